@@ -1,0 +1,95 @@
+"""Qaldyq: the national registry and marketplace for industrial waste and TMO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from config import INSTANCE_DIR, Config, config_from_env
+from market.extensions import babel, csrf, db, huey, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, CLI commands."""
+    config_class = config_class or config_from_env()
+    if hasattr(config_class, "check"):
+        config_class.check()
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_class)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_database(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from market.core.web import locale_selector, register_web_hooks
+
+    babel.init_app(app, locale_selector=locale_selector)
+    huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
+    register_web_hooks(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    from market import models  # noqa: F401  (every table known to metadata and Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine) -> None:
+    """Foreign keys on, WAL, a busy timeout; SAVEPOINTs work (pysqlite's own BEGIN is off)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from market.accounts.views_admin import bp as admin_bp
+    from market.accounts.views_auth import bp as auth_bp
+    from market.accounts.views_official import bp as official_bp
+    from market.accounts.views_orgs import bp as orgs_bp
+    from market.core.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(official_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from market.accounts.cli import users_cli
+    from market.demo.cli import demo_command
+    from market.refdata.cli import refdata_cli
+
+    app.cli.add_command(refdata_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,1 @@
+"""Users, login, organisations, memberships, invitations, verification."""

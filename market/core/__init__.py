@@ -1,0 +1,1 @@
+"""What every domain shares: state machines, audit, notifications, outbox, jobs, errors."""

@@ -1,0 +1,1 @@
+"""Demo data: a small, believable world to try every role."""

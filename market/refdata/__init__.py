@@ -1,0 +1,1 @@
+"""Reference data: waste classifier, KATO regions, Basel operations, hazard properties."""
