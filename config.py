@@ -21,11 +21,9 @@ class Config:
     """Settings shared by every environment; safe defaults for development only."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'qaldyq.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'qaldyq.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    REDIS_URL = os.environ.get("REDIS_URL")
+    REDIS_URL = os.environ.get("REDIS_URL") or None
     HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE_DIR / "huey.db"))
 
     # Languages and time
@@ -65,6 +63,9 @@ class Config:
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(24 * 3600)))
 
     PAGE_SIZE = 25
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (client IPs for rate limits and the audit trail). 0 in development.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
 
 class DevelopmentConfig(Config):

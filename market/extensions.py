@@ -42,7 +42,7 @@ def make_huey():
 
     Built from the environment at import time because the consumer imports it by name.
     """
-    redis_url = os.environ.get("REDIS_URL")
+    redis_url = os.environ.get("REDIS_URL") or None
     if redis_url:
         return RedisHuey("qaldyq", url=redis_url)
     from config import Config

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import inspect, select
+
 from market.extensions import db
 
 
 def lock_for_update(obj) -> None:
-    """Re-read obj under SELECT ... FOR UPDATE (PostgreSQL) so concurrent writers queue."""
+    """Lock obj's row (SELECT ... FOR UPDATE on PostgreSQL) and re-read it, so writers queue."""
     if db.engine.dialect.name == "postgresql":
-        db.session.refresh(obj, with_for_update=True)
+        state = inspect(obj)
+        pk = state.mapper.primary_key[0]
+        db.session.execute(select(pk).where(pk == state.identity[0]).with_for_update())
+        db.session.refresh(obj)

@@ -79,7 +79,6 @@ def upgrade():
     sa.Column('last_login_at', market.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('session_nonce', sa.String(length=32), nullable=False),
     sa.Column('current_org_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['current_org_id'], ['organization.id'], name=op.f('fk_user_current_org_id_organization'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
     sa.UniqueConstraint('email', name=op.f('uq_user_email'))
     )
@@ -209,6 +208,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_join_request_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_join_request_user_id'), ['user_id'], unique=False)
 
+    # user.current_org_id <-> organization.created_by_id is a cycle: add this key afterwards
+    with op.batch_alter_table('user') as batch_op:
+        batch_op.create_foreign_key(batch_op.f('fk_user_current_org_id_organization'), 'organization',
+                                    ['current_org_id'], ['id'], ondelete='SET NULL')
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -283,6 +286,8 @@ def downgrade():
         batch_op.drop_index('ix_organization_state_region')
         batch_op.drop_index(batch_op.f('ix_organization_state'))
 
+    with op.batch_alter_table('user') as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_user_current_org_id_organization'), type_='foreignkey')
     op.drop_table('organization')
     op.drop_table('official_region')
     with op.batch_alter_table('notification', schema=None) as batch_op:
