@@ -63,6 +63,18 @@ class Config:
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(24 * 3600)))
 
     PAGE_SIZE = 25
+    # Storage limits (Environmental Code of the Republic of Kazakhstan, 2021), in months, by
+    # the purpose of storage: past them the stock must be offered for transfer.
+    STORAGE_LIMIT_MONTHS = {
+        "generation": int(os.environ.get("STORAGE_LIMIT_GENERATION_MONTHS", "6")),
+        "recovery": int(os.environ.get("STORAGE_LIMIT_RECOVERY_MONTHS", "36")),
+        "disposal": int(os.environ.get("STORAGE_LIMIT_DISPOSAL_MONTHS", "12")),
+    }
+    # Map tiles: empty = no tile layer (pages still work, with region reference points).
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (client IPs for rate limits and the audit trail). 0 in development.
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))

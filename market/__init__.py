@@ -81,20 +81,35 @@ def _register_blueprints(app: Flask) -> None:
     from market.accounts.views_auth import bp as auth_bp
     from market.accounts.views_official import bp as official_bp
     from market.accounts.views_orgs import bp as orgs_bp
+    from market.api.setup import init_api
+    from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
+    from market.refdata.views import bp as refdata_bp
+    from market.registry.views import bp as registry_bp
+    from market.registry.views_official import bp as registry_official_bp
+    from market.registry.views_passport import bp as passport_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(official_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(refdata_bp)
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(registry_official_bp)
+    app.register_blueprint(passport_bp)
+    app.register_blueprint(cadastre_bp)
+    init_api(app)
+    import market.registry.jobs  # noqa: F401  (periodic tasks known to web and consumer)
 
 
 def _register_cli(app: Flask) -> None:
     from market.accounts.cli import users_cli
     from market.demo.cli import demo_command
     from market.refdata.cli import refdata_cli
+    from market.registry.cli import registry_cli
 
     app.cli.add_command(refdata_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(registry_cli)

@@ -1,6 +1,8 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
 from market.accounts.models import Invitation, JoinRequest, Membership, Organization, User
+from market.api.models import ApiToken, IdempotencyRecord
+from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
 from market.refdata.models import (
     HazardProperty,
@@ -10,8 +12,18 @@ from market.refdata.models import (
     WasteCode,
     WasteSubchapter,
 )
+from market.registry.models import (
+    ImportJob,
+    Passport,
+    Site,
+    StockLayer,
+    WasteRecord,
+    WasteStream,
+)
 
 __all__ = [
+    "ApiToken", "Assay", "Formation", "IdempotencyRecord", "ImportJob", "Passport", "Site",
+    "StockLayer", "WasteRecord", "WasteStream",
     "AuditEvent", "HazardProperty", "Invitation", "JoinRequest", "Membership", "Notification",
     "Operation", "Organization", "OutboxEmail", "Region", "User", "WasteChapter", "WasteCode",
     "WasteSubchapter",

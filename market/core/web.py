@@ -66,6 +66,26 @@ def dt_filter(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(aware(value), fmt)
 
 
+def tonnes_filter(value) -> str:
+    """Tonnes with a thin space between thousands and a comma before the 3 decimals."""
+    if value is None:
+        return "—"
+    from flask_babel import format_decimal
+
+    return format_decimal(value, format="#,##0.000")
+
+
+def map_regions() -> list[dict]:
+    """Region centres, drawn as reference points on maps (works without map tiles)."""
+    from sqlalchemy import select
+
+    from market.extensions import db
+    from market.refdata.models import Region
+
+    return [{"name": r.name, "lat": r.lat, "lon": r.lon}
+            for r in db.session.scalars(select(Region)) if r.lat is not None]
+
+
 def register_web_hooks(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Войдите, чтобы открыть эту страницу.")
@@ -90,6 +110,8 @@ def register_web_hooks(app: Flask) -> None:
         audit.current_origin.set(request.remote_addr)
 
     app.jinja_env.filters["dt"] = dt_filter
+    app.jinja_env.filters["t"] = tonnes_filter
+    app.jinja_env.globals["map_regions"] = map_regions
     app.jinja_env.globals["safe_next"] = safe_next
     app.jinja_env.filters["reject_page"] = lambda d: {k: v for k, v in d.items() if k != "page"}
 

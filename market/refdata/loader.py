@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,33 @@ def load_file(path: Path, model, converters) -> LoadResult:
     return result
 
 
+MIRROR_RE = re.compile(r"other than those mentioned in ([0-9 ,and*]+)")
+CODE_RE = re.compile(r"(\d\d) (\d\d) (\d\d)")
+
+
+def link_mirrors(result: LoadResult) -> None:
+    """Derive mirror pairs from "other than those mentioned in 01 03 04 and 01 03 05"."""
+    codes = {c.code6: c for c in db.session.scalars(db.select(WasteCode))}
+    pairs: dict[str, set[str]] = {k: set() for k in codes}
+    for code in codes.values():
+        match = MIRROR_RE.search(code.description_en or "")
+        if not match:
+            continue
+        for a, b, c in CODE_RE.findall(match.group(1)):
+            other = a + b + c
+            if other in codes and other != code.code6:
+                pairs[code.code6].add(other)
+                pairs[other].add(code.code6)
+    for code6, mirrors in pairs.items():
+        value = sorted(mirrors)
+        if (codes[code6].mirror_codes or []) != value:
+            codes[code6].mirror_codes = value
+            result.updated += 1
+    db.session.flush()
+
+
 def load_all(data_dir: Path = DATA_DIR) -> list[LoadResult]:
     """Load every reference file; flushes, the caller commits."""
-    return [load_file(data_dir / name, model, conv) for name, model, conv in FILES]
+    results = [load_file(data_dir / name, model, conv) for name, model, conv in FILES]
+    link_mirrors(next(r for r in results if r.table == WasteCode.__tablename__))
+    return results

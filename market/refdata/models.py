@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import get_locale
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.extensions import db
@@ -69,6 +69,9 @@ class WasteCode(db.Model):
     description_en: Mapped[str] = mapped_column(Text)
     description_ru: Mapped[str | None] = mapped_column(Text)
     description_kk: Mapped[str | None] = mapped_column(Text)
+    # Mirror entries: the hazardous / non-hazardous pair(s) of this entry (code6 values),
+    # derived by the loader from "other than those mentioned in ..." in the titles.
+    mirror_codes: Mapped[list] = mapped_column(JSON, default=list)
 
     @property
     def title(self) -> str:

@@ -58,26 +58,39 @@ def browser_context_args(browser_context_args):
     }
 
 
+@pytest.fixture(scope="session")
+def base_url(pytestconfig):
+    """Same as pytest-playwright's fallback ``base_url``, which pytest 9.2 warns about.
+
+    pytest-playwright 0.10 (without pytest-base-url) defines it as an instance method of a
+    plugin object; pytest >= 9.2 emits PytestRemovedIn10Warning for that, an error under our
+    ``filterwarnings = error``. Defining it here means the plugin's version never runs.
+    """
+    return pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url") or None
+
+
 @pytest.fixture(scope="module")
 def live_server():
     """The app on a random local port, own fresh database with demo data; yields the base URL."""
     url, drop = create_database("live")
-    app = create_app(make_config(url, WTF_CSRF_ENABLED=True))
     try:
-        prepare_database(app, demo=True)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-        thread.start()
+        app = create_app(make_config(url, WTF_CSRF_ENABLED=True))
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            prepare_database(app, demo=True)
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+            thread.start()
+            try:
+                yield f"http://127.0.0.1:{server.server_port}"
+            finally:
+                server.shutdown()
+                thread.join(timeout=10)
+                server.server_close()
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
+            with app.app_context():
+                db.engine.dispose()
     finally:
-        with app.app_context():
-            db.engine.dispose()
-        drop()
+        drop()  # also when the app fails to start, so no database or connection is left behind
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""JSON API v1 (flask-smorest) over the same operations as the web pages."""

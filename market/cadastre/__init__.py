@@ -1,0 +1,1 @@
+"""The cadastre of technogenic mineral formations (TMO): tailings, slag heaps, dumps, ponds."""

@@ -1,0 +1,1 @@
+"""The waste registry: sites, waste streams, passports, the journal, balances, storage limits."""

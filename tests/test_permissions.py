@@ -1,0 +1,273 @@
+"""Permission matrix: every registered route × every kind of visitor, with the expected status.
+
+A new route fails `test_matrix_covers_every_route` until it gets a row in MATRIX; a row for a
+route that no longer exists fails it too. Each (endpoint, role) case builds its own objects
+inside the test's rolled-back transaction, so destructive POSTs are safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from market.accounts import org_operations
+from market.accounts.models import Invitation, JoinRequest, Membership, Organization, User
+from market.accounts.operations import _reset_fingerprint
+from market.accounts.tokens import make_token
+from market.core.models import OutboxEmail
+from market.extensions import db
+
+ROLES = ("anonymous", "outsider", "member", "owner", "official", "admin")
+
+# 302 to the login page with ?next=: the route needs a logged-in user.
+LOGIN = "login"
+
+
+def row(anonymous, outsider, member, owner, official, admin) -> dict:
+    return dict(zip(ROLES, (anonymous, outsider, member, owner, official, admin), strict=True))
+
+
+# endpoint -> (method, {role: expected status})
+# Roles: anonymous; outsider = owner of another organisation; member / owner of the target
+# organisation (pending, region 350000000); official with no region limit (the whole
+# country) and no membership; admin without membership.
+MATRIX: dict[str, tuple[str, dict]] = {
+    #                                          anon   outsider member owner official admin
+    "main.index":                  ("GET",  row(200,   200,     200,   200,  200,     200)),
+    "main.healthz":                ("GET",  row(200,   200,     200,   200,  200,     200)),
+    "main.set_language":           ("POST", row(302,   302,     302,   302,  302,     302)),
+    "main.list_notifications":     ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+    "main.read_notifications":     ("POST", row(LOGIN, 302,     302,   302,  302,     302)),
+
+    "auth.register":               ("GET",  row(200,   302,     302,   302,  302,     302)),
+    "auth.login":                  ("GET",  row(200,   302,     302,   302,  302,     302)),
+    "auth.logout":                 ("POST", row(LOGIN, 302,     302,   302,  302,     302)),
+    "auth.confirm_email":          ("GET",  row(302,   302,     302,   302,  302,     302)),
+    "auth.resend_confirmation":    ("POST", row(LOGIN, 302,     302,   302,  302,     302)),
+    "auth.forgot_password":        ("GET",  row(200,   200,     200,   200,  200,     200)),
+    "auth.reset_password":         ("GET",  row(200,   200,     200,   200,  200,     200)),
+    "auth.profile":                ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+
+    "orgs.list_orgs":              ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+    "orgs.new_org":                ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+    "orgs.show_org":               ("GET",  row(LOGIN, 403,     200,   200,  200,     200)),
+    "orgs.edit_org":               ("GET",  row(LOGIN, 403,     403,   200,  403,     403)),
+    "orgs.join_org":               ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+    "orgs.members":                ("GET",  row(LOGIN, 403,     200,   200,  200,     200)),
+    "orgs.invite_member":          ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.revoke_invitation":      ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.change_member_role":     ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.remove_member":          ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.decide_join_request":    ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.accept_invitation":      ("GET",  row(LOGIN, 200,     200,   200,  200,     200)),
+    "orgs.switch_org":             ("POST", row(LOGIN, 403,     302,   302,  403,     403)),
+    "orgs.resubmit_org":           ("POST", row(LOGIN, 403,     403,   302,  403,     403)),
+    "orgs.org_audit":              ("GET",  row(LOGIN, 403,     403,   200,  200,     200)),
+
+    "official.list_organizations": ("GET",  row(LOGIN, 403,     403,   403,  200,     200)),
+    # Only officials decide; an admin who is not also an official may not (Organization.can_review).
+    "official.review_organization": ("POST", row(LOGIN, 403,    403,   403,  302,     403)),
+    "official.audit_log":          ("GET",  row(LOGIN, 403,     403,   403,  200,     200)),
+
+    "admin.list_users":            ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
+    "admin.edit_user":             ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
+    "admin.toggle_user_active":    ("POST", row(LOGIN, 403,     403,   403,  403,     302)),
+    "admin.outbox":                ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
+    "admin.show_mail":             ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
+}
+
+# Valid-looking forms for the POST rows, so that the status reflects authorisation.
+FORMS = {
+    "main.set_language": {"lang": "kk"},
+    "orgs.invite_member": {"email": "newcomer@example.kz", "role": "member"},
+    "orgs.change_member_role": {"role": "manager"},
+    "orgs.decide_join_request": {"decision": "approve", "role": "member"},
+    "official.review_organization": {"action": "verify", "reason": ""},
+    "admin.toggle_user_active": {"active": "0"},
+}
+
+
+@dataclass
+class World:
+    org: Organization
+    owner: User
+    member: User
+    colleague: Membership  # another plain member: the target of role changes and removal
+    colleague_id: int  # kept apart: the row may be deleted by the request
+    outsider: User
+    official: User
+    admin: User
+    applicant: User  # has a pending join request
+    subject: User  # the user the admin pages and the token links are about
+    invitation: Invitation
+    join_request: JoinRequest
+    mail: OutboxEmail
+
+    @property
+    def users(self) -> dict[str, User | None]:
+        return {"anonymous": None, "outsider": self.outsider, "member": self.member,
+                "owner": self.owner, "official": self.official, "admin": self.admin}
+
+    def url_values(self, endpoint: str) -> dict:
+        tokens = {
+            "auth.confirm_email": make_token(
+                "confirm", {"uid": self.subject.id, "email": self.subject.email}),
+            "auth.reset_password": make_token(
+                "reset", {"uid": self.subject.id, "fp": _reset_fingerprint(self.subject)}),
+            "orgs.accept_invitation": make_token(
+                "invite", {"id": self.invitation.id, "email": self.invitation.email}),
+        }
+        return {
+            "org_id": self.org.id,
+            "member_id": self.colleague_id,
+            "inv_id": self.invitation.id,
+            "request_id": self.join_request.id,
+            "user_id": self.subject.id,
+            "mail_id": self.mail.id,
+            "token": tokens.get(endpoint),
+        }
+
+
+URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token"}
+
+
+@pytest.fixture
+def world(app, create_user, create_org, add_member, create_official):
+    owner = create_user()
+    org = create_org(owner=owner, state="pending", region="350000000")
+    member = create_user()
+    add_member(org, member, "member")
+    colleague = add_member(org, create_user(), "member")
+    outsider = create_user()
+    create_org(owner=outsider)  # the outsider owns another organisation
+    official = create_official()
+    admin = create_user(is_admin=True)
+    applicant = create_user()
+    subject = create_user(confirmed=False)
+    with app.test_request_context():  # the invitation e-mail builds an absolute link
+        invitation = org_operations.invite_member(org, actor=owner, email="invitee@example.kz",
+                                                  role="member")
+        join_request = org_operations.request_to_join(org, actor=applicant)
+    mail = OutboxEmail(recipient=subject.email, subject="Проверка", body="Текст письма")
+    db.session.add(mail)
+    db.session.flush()
+    return World(org=org, owner=owner, member=member, colleague=colleague,
+                 colleague_id=colleague.id, outsider=outsider,
+                 official=official, admin=admin, applicant=applicant, subject=subject,
+                 invitation=invitation, join_request=join_request, mail=mail)
+
+
+def _reject(w: World) -> None:
+    w.org.state = "rejected"
+    w.org.state_reason = "Неверный адрес"
+
+
+def _forget_current_org(w: World) -> None:
+    w.owner.current_org_id = None
+
+
+# Per-endpoint adjustments so that the authorised role's request can actually succeed.
+SETUP = {
+    "orgs.resubmit_org": _reject,
+    "orgs.switch_org": _forget_current_org,
+}
+
+
+def _membership_exists(membership_id: int) -> bool:
+    return bool(db.session.scalar(
+        select(func.count(Membership.id)).where(Membership.id == membership_id)))
+
+
+# endpoint -> (did the action take effect?, roles for which it must)
+# Where a refusal could also end in a redirect (DomainError: flash + 302), the status alone
+# does not prove anything; these check the database.
+EFFECTS = {
+    "orgs.invite_member": (
+        lambda w, user: db.session.scalar(select(func.count(Invitation.id)).where(
+            Invitation.organization_id == w.org.id,
+            Invitation.email == "newcomer@example.kz")) == 1,
+        {"owner"}),
+    "orgs.revoke_invitation": (lambda w, user: w.invitation.status == "revoked", {"owner"}),
+    "orgs.change_member_role": (
+        lambda w, user: _membership_exists(w.colleague_id) and w.colleague.role == "manager",
+        {"owner"}),
+    "orgs.remove_member": (lambda w, user: not _membership_exists(w.colleague_id), {"owner"}),
+    "orgs.decide_join_request": (
+        lambda w, user: w.join_request.status == "approved" and w.applicant.role_in(w.org) is not None,
+        {"owner"}),
+    "orgs.switch_org": (
+        lambda w, user: user is not None and user.current_org_id == w.org.id,
+        {"member", "owner"}),
+    "orgs.resubmit_org": (lambda w, user: w.org.state == "pending", {"owner"}),
+    "official.review_organization": (lambda w, user: w.org.state == "verified", {"official"}),
+    "admin.toggle_user_active": (lambda w, user: w.subject.active is False, {"admin"}),
+}
+
+
+def _is_login_redirect(response) -> bool:
+    if response.status_code != 302:
+        return False
+    parts = urlsplit(response.headers["Location"])
+    return parts.path == "/login" and "next" in parse_qs(parts.query)
+
+
+def test_matrix_covers_every_route(app):
+    """Every registered endpoint has exactly one row; no row names a vanished endpoint."""
+    registered: dict[str, set[str]] = {}
+    arguments: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        registered.setdefault(rule.endpoint, set()).update(rule.methods)
+        arguments.setdefault(rule.endpoint, set()).update(rule.arguments)
+    missing = sorted(set(registered) - set(MATRIX))
+    stale = sorted(set(MATRIX) - set(registered))
+    assert not missing, f"routes without a row in the permission MATRIX: {missing}"
+    assert not stale, f"MATRIX rows for endpoints that no longer exist: {stale}"
+    for endpoint, (method, expected) in MATRIX.items():
+        assert method in registered[endpoint], f"{endpoint} does not accept {method}"
+        assert tuple(expected) == ROLES, f"{endpoint}: one expected status per role"
+        unknown = arguments[endpoint] - URL_ARGUMENTS
+        assert not unknown, f"{endpoint}: no fixture object for URL arguments {unknown}"
+    assert set(FORMS) <= set(MATRIX) and set(EFFECTS) <= set(MATRIX) and set(SETUP) <= set(MATRIX)
+
+
+@pytest.mark.parametrize(("endpoint", "role"),
+                         [(endpoint, role) for endpoint in MATRIX for role in ROLES])
+def test_permission(endpoint, role, app, client, auth, world):
+    method, expected = MATRIX[endpoint]
+    expected = expected[role]
+    if endpoint in SETUP:
+        SETUP[endpoint](world)
+        db.session.flush()
+    user = world.users[role]
+    if user is not None:
+        r = auth.login(user.email)
+        assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/orgs", \
+            f"could not log in as {role}"
+
+    values = {k: v for k, v in world.url_values(endpoint).items() if v is not None}
+    url = app.url_map.bind("localhost").build(endpoint, values)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data=FORMS.get(endpoint, {}))
+
+    where = f"{method} {url} as {role}"
+    if expected == LOGIN:
+        assert _is_login_redirect(response), \
+            f"{where}: expected a redirect to login, got {response.status_code} " \
+            f"{response.headers.get('Location', '')}"
+    else:
+        assert response.status_code == expected, \
+            f"{where}: expected {expected}, got {response.status_code} " \
+            f"{response.headers.get('Location', '')}"
+        assert not _is_login_redirect(response), f"{where}: sent to the login page"
+
+    if endpoint in EFFECTS:
+        took_effect, allowed = EFFECTS[endpoint]
+        assert took_effect(world, user) == (role in allowed), (
+            f"{where}: the action should {'' if role in allowed else 'not '}have taken effect")
