@@ -73,6 +73,19 @@ def prepare_database(app, *, demo: bool = False) -> None:
         commit()
 
 
+@pytest.fixture
+def committed_app():
+    """An app on its own fresh, migrated database where commits are real (for concurrency)."""
+    url, drop = create_database("commit")
+    app = create_app(make_config(url))
+    prepare_database(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
 @pytest.fixture(scope="session")
 def database_url():
     url, drop = create_database("test")

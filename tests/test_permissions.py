@@ -249,7 +249,8 @@ def test_permission(endpoint, role, app, client, auth, world):
         assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/orgs", \
             f"could not log in as {role}"
 
-    values = {k: v for k, v in world.url_values(endpoint).items() if v is not None}
+    (rule,) = app.url_map.iter_rules(endpoint)
+    values = {k: v for k, v in world.url_values(endpoint).items() if k in rule.arguments}
     url = app.url_map.bind("localhost").build(endpoint, values)
     if method == "GET":
         response = client.get(url)

@@ -39,19 +39,19 @@ def _region_filter(query, column):
 def organizations():
     """Organisations with their registry totals."""
     text = request.args.get("q", "").strip()
-    q = (select(Organization,
-                func.count(WasteStream.id).label("streams"),
-                func.coalesce(func.sum(WasteStream.balance), 0).label("stock"),
-                func.count(WasteStream.must_offer_since).label("flagged"))
-         .outerjoin(WasteStream, WasteStream.organization_id == Organization.id)
-         .group_by(Organization.id))
-    q = _region_filter(q, Organization.region_kato)
+    q = _region_filter(select(Organization), Organization.region_kato)
     if text:
         q = q.where(or_(Organization.bin.startswith(text),
                         func.lower(Organization.name).contains(text.lower())))
-    page = db.paginate(q.order_by(Organization.name), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False, count=True)
-    return render_template("registry/official_orgs.html", page=page, text=text,
+    page = db.paginate(q.order_by(Organization.name, Organization.id),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    ids = [o.id for o in page.items]
+    totals = {row.organization_id: row for row in db.session.execute(
+        select(WasteStream.organization_id, func.count(WasteStream.id).label("streams"),
+               func.coalesce(func.sum(WasteStream.balance), 0).label("stock"),
+               func.count(WasteStream.must_offer_since).label("flagged"))
+        .where(WasteStream.organization_id.in_(ids)).group_by(WasteStream.organization_id))}
+    return render_template("registry/official_orgs.html", page=page, text=text, totals=totals,
                            regions=region_choices(), region=request.args.get("region", ""))
 
 

@@ -63,7 +63,7 @@ def print_passport(stream_id: int):
     if passport is None:
         return redirect(url_for("registry.show_stream", stream_id=stream.id))
     return render_template("registry/passport_print.html", stream=stream, passport=passport,
-                           org=stream.organization, for_pdf=False)
+                           org=stream.organization)
 
 
 @bp.get("/<int:stream_id>/passport.pdf")
@@ -73,8 +73,8 @@ def passport_pdf(stream_id: int):
     stream, passport = _passport_or_404(stream_id)
     if passport is None:
         return redirect(url_for("registry.show_stream", stream_id=stream.id))
-    html = render_template("registry/passport_print.html", stream=stream, passport=passport,
-                           org=stream.organization, for_pdf=True)
+    html = render_template("registry/passport_pdf.html", stream=stream, passport=passport,
+                           org=stream.organization)
     pdf = render_pdf(html)
     filename = f"passport-{stream.code.code6}-{stream.id}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={

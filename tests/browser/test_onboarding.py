@@ -55,6 +55,21 @@ def is_favicon(url: str | None) -> bool:
     return bool(url) and url.split("?")[0].endswith("/favicon.ico")
 
 
+def watch_for_problems(page: Page) -> list[str]:
+    """Failed requests, console errors and uncaught exceptions seen while the test runs."""
+    problems: list[str] = []
+
+    def on_console(msg) -> None:
+        url = msg.location.get("url")
+        if msg.type == "error" and not is_favicon(url):
+            problems.append(f"console: {msg.text} ({url})")
+
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} {r.url}"))
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    return problems
+
+
 def expect_lang(page: Page, lang: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", lang)
 
@@ -100,11 +115,7 @@ def test_register_create_org_and_get_verified(page: Page, live_server, screensho
     email = f"onboarding-{lang}-{uuid.uuid4().hex[:8]}@example.kz"
     bin_ = fresh_bin(lang)
 
-    problems: list[str] = []
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} {r.url}"))
-    page.on("console", lambda m: m.type == "error" and not is_favicon(m.location.get("url"))
-            and problems.append(f"console: {m.text} ({m.location.get('url')})"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    problems = watch_for_problems(page)
 
     # 1. A newcomer opens the home page: Russian by default (a ru-RU browser).
     page.goto(f"{base}/")
