@@ -31,7 +31,7 @@ translations: $(VENV)/.installed
 
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header -o market/translations/messages.pot .
-	$(BIN)/pybabel update -i market/translations/messages.pot -d market/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i market/translations/messages.pot -d market/translations --no-fuzzy-matching
 
 db: install
 	$(FLASK) db upgrade

@@ -6,11 +6,17 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 from config import INSTANCE_DIR, Config, config_from_env
 from market.extensions import babel, csrf, db, huey, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
@@ -42,6 +48,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     babel.init_app(app, locale_selector=locale_selector)
     huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
     register_web_hooks(app)
+    # Ids in URLs never exceed PostgreSQL's INTEGER: a larger number is a 404, not a 500.
+    app.url_map.converters["int"] = BoundedIntConverter
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -86,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from market.core.views import bp as main_bp
     from market.refdata.views import bp as refdata_bp
     from market.registry.views import bp as registry_bp
+    from market.registry.views_io import bp as registry_io_bp
     from market.registry.views_official import bp as registry_official_bp
     from market.registry.views_passport import bp as passport_bp
 
@@ -97,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(refdata_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(registry_official_bp)
+    app.register_blueprint(registry_io_bp)
     app.register_blueprint(passport_bp)
     app.register_blueprint(cadastre_bp)
     init_api(app)

@@ -19,6 +19,7 @@ from market.accounts.operations import _reset_fingerprint
 from market.accounts.tokens import make_token
 from market.core.models import OutboxEmail
 from market.extensions import db
+from tests import permission_rows_registry as registry_rows
 
 ROLES = ("anonymous", "outsider", "member", "owner", "official", "admin")
 
@@ -79,8 +80,11 @@ MATRIX: dict[str, tuple[str, dict]] = {
     "admin.show_mail":             ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
 }
 
+MATRIX.update(registry_rows.MATRIX)
+
 # Valid-looking forms for the POST rows, so that the status reflects authorisation.
 FORMS = {
+    **registry_rows.FORMS,
     "main.set_language": {"lang": "kk"},
     "orgs.invite_member": {"email": "newcomer@example.kz", "role": "member"},
     "orgs.change_member_role": {"role": "manager"},
@@ -105,6 +109,12 @@ class World:
     invitation: Invitation
     join_request: JoinRequest
     mail: OutboxEmail
+    site: object
+    stream: object  # hazardous, with a passport
+    record: object
+    formation: object
+    assay: object
+    token: object
 
     @property
     def users(self) -> dict[str, User | None]:
@@ -128,10 +138,19 @@ class World:
             "user_id": self.subject.id,
             "mail_id": self.mail.id,
             "token": tokens.get(endpoint),
+            "site_id": self.site.id,
+            "stream_id": self.stream.id,
+            "record_id": self.record.id,
+            "code6": "010304",
+            "formation_id": self.formation.id,
+            "assay_id": self.assay.id,
+            "token_id": self.token.id,
         }
 
 
-URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token"}
+URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token",
+                 "site_id", "stream_id", "record_id", "code6", "formation_id", "assay_id",
+                 "token_id"}
 
 
 @pytest.fixture
@@ -154,10 +173,41 @@ def world(app, create_user, create_org, add_member, create_official):
     mail = OutboxEmail(recipient=subject.email, subject="Проверка", body="Текст письма")
     db.session.add(mail)
     db.session.flush()
-    return World(org=org, owner=owner, member=member, colleague=colleague,
+    site, stream, record, formation, assay = _registry_objects(org, owner)
+    from market.api.models import ApiToken
+
+    token = ApiToken(organization_id=org.id, name="t", prefix="qdq_test", token_hash="0" * 64,
+                     scopes=["registry:read"], created_by_id=owner.id)
+    db.session.add(token)
+    db.session.flush()
+    return World(site=site, stream=stream, record=record, formation=formation, assay=assay,
+                 token=token,
+                 org=org, owner=owner, member=member, colleague=colleague,
                  colleague_id=colleague.id, outsider=outsider,
                  official=official, admin=admin, applicant=applicant, subject=subject,
                  invitation=invitation, join_request=join_request, mail=mail)
+
+
+def _registry_objects(org, owner):
+    from datetime import date
+
+    from market.cadastre.operations import add_assay, create_formation
+    from market.registry import operations as reg
+    from market.registry.journal import record
+
+    site = reg.create_site(org, actor=owner, name="Площадка", kind="storage",
+                           region_kato="350000000", address="Караганда")
+    stream = reg.create_stream(site, actor=owner, waste_code="100207", name="Пыль",
+                               physical_state="powder", storage_purpose="disposal",
+                               hazard_properties=["HP14"])
+    reg.save_passport(stream, actor=owner, composition="Pb", handling="h", transport="t",
+                      emergency="e", compiled_by="Эколог", compiled_on=date(2026, 1, 1),
+                      hazard_properties=["HP14"])
+    rec = record(stream, actor=owner, kind="generated", quantity="10", event_date=date(2026, 1, 1))
+    formation = create_formation(org, actor=owner, name="Отвал", kind="slag_heap",
+                                 region_kato="350000000", lat=49.8, lon=73.1)
+    assay = add_assay(formation, actor=owner, component="Cu", grade="0.5", unit="pct")
+    return site, stream, rec, formation, assay
 
 
 def _reject(w: World) -> None:
@@ -246,16 +296,13 @@ def test_permission(endpoint, role, app, client, auth, world):
     user = world.users[role]
     if user is not None:
         r = auth.login(user.email)
-        assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/orgs", \
+        assert r.status_code == 302 and urlsplit(r.headers["Location"]).path != "/login", \
             f"could not log in as {role}"
 
     (rule,) = app.url_map.iter_rules(endpoint)
     values = {k: v for k, v in world.url_values(endpoint).items() if k in rule.arguments}
     url = app.url_map.bind("localhost").build(endpoint, values)
-    if method == "GET":
-        response = client.get(url)
-    else:
-        response = client.post(url, data=FORMS.get(endpoint, {}))
+    response = client.open(url, method=method, data=FORMS.get(endpoint) if method == "POST" else None)
 
     where = f"{method} {url} as {role}"
     if expected == LOGIN:

@@ -46,6 +46,13 @@ def _start_session(user, remember: bool) -> None:
     login_user(user, remember=remember)
 
 
+def _landing(user) -> str:
+    """Officials without an organisation start at their queue; everyone else at their orgs."""
+    if (user.is_official or user.is_admin) and not user.memberships:
+        return url_for("official.list_organizations")
+    return url_for("orgs.list_orgs")
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
@@ -88,7 +95,7 @@ def login():
             commit()
             _start_session(user, remember=form.remember.data)
             flash(_("Вы вошли как %(name)s.", name=user.full_name), "success")
-            return redirect(safe_next(form.next.data, url_for("orgs.list_orgs")))
+            return redirect(safe_next(form.next.data, _landing(user)))
     return render_template("auth/login.html", form=form)
 
 

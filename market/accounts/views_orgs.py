@@ -15,7 +15,7 @@ from market.accounts.forms import (
     OrganizationForm,
     RoleForm,
 )
-from market.accounts.models import Invitation, JoinRequest, Membership, Organization
+from market.accounts.models import ROLE_LABELS, Invitation, JoinRequest, Membership, Organization
 from market.accounts.verification import decide
 from market.core.audit_views import audit_page
 from market.core.forms import options
@@ -75,9 +75,7 @@ def new_org():
             form.bin.errors.append(str(exc))
         else:
             commit()
-            flash(_("Организация зарегистрирована и отправлена на проверку. До подтверждения "
-                    "можно готовить данные, но нельзя публиковать лоты, делать ставки и "
-                    "подписывать."), "success")
+            flash(_("Организация зарегистрирована и отправлена на проверку."), "success")
             return redirect(url_for("orgs.show_org", org_id=org.id))
     return render_template("orgs/new.html", form=form, taken=taken)
 
@@ -189,6 +187,8 @@ def _membership(org_id: int, member_id: int) -> Membership:
 def change_member_role(org_id: int, member_id: int):
     """Change a member's role (owner only; never the last owner)."""
     m = _membership(org_id, member_id)
+    if not m.organization.can_manage_members(current_user):
+        abort(403)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
@@ -221,8 +221,10 @@ def decide_join_request(org_id: int, request_id: int):
     if jr is None or jr.organization_id != org_id:
         abort(404)
     approve = request.form.get("decision") == "approve"
-    ops.decide_join_request(jr, actor=current_user, approve=approve,
-                            role=request.form.get("role", "member"))
+    role = request.form.get("role", "member")
+    if role not in ROLE_LABELS:
+        abort(400)
+    ops.decide_join_request(jr, actor=current_user, approve=approve, role=role)
     commit()
     flash(_("Запрос одобрен.") if approve else _("Запрос отклонён."), "info")
     return redirect(url_for("orgs.members", org_id=org_id))

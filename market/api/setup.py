@@ -1,7 +1,89 @@
 """JSON API v1 (flask-smorest): registered on the app by init_api()."""
 
-from flask import Flask
+from __future__ import annotations
+
+import copy
+
+from flask import Flask, has_request_context, request
+from flask_smorest import Api
+
+from market.api.errors import is_api_request, json_for_api_paths
+
+API_CONFIG = {
+    "API_TITLE": "Qaldyq API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    # No Swagger UI / ReDoc: they would load scripts from a CDN.
+    "API_RATE_LIMIT": "600 per minute",
+}
+
+SPEC_OPTIONS = {
+    "info": {"description": (
+        "Registry of waste of one organisation, for its own systems. Authenticate with "
+        "`Authorization: Bearer qdq_…` (tokens are issued by the organisation's owner or managers "
+        "on its API tokens page). Reading needs the scope `registry:read`, writing "
+        "`registry:write`. Errors are JSON `{code, status, message[, errors]}`, the message in the "
+        "language of `Accept-Language` (ru, kk, en). Quantities are decimal strings in tonnes.")},
+    "security": [{"bearerAuth": []}],
+}
+
+
+TAGS = (
+    ("Sites", "Places where the organisation generates, stores, processes or disposes of waste."),
+    ("Streams", "One kind of waste at one site, with its balance and storage-time flags."),
+    ("Balances", "Balances summed per stream, per site and per organisation."),
+    ("Records", "The append-only waste journal of a stream."),
+)
+
+
+class QaldyqApi(Api):
+    """flask-smorest's Api without its app-wide HTTPException handler.
+
+    That handler would turn every error page of the web interface into JSON; the API's
+    blueprint has its own handlers instead (market.api.errors).
+    """
+
+    def _register_error_handlers(self):
+        pass
 
 
 def init_api(app: Flask) -> None:
     """Register the API blueprints and serve the OpenAPI document at /api/v1/openapi.json."""
+    from market.api.views import bp
+    from market.api.views_tokens import bp as tokens_bp
+
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault("API_SPEC_OPTIONS", copy.deepcopy(SPEC_OPTIONS))
+
+    api = QaldyqApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "qdq_…"})
+
+    for name, description in TAGS:
+        api.spec.tag({"name": name, "description": description})
+    api.register_blueprint(bp)
+    app.register_blueprint(tokens_bp)
+
+    json_for_api_paths(app)
+    _api_locale(app)
+
+
+def _api_locale(app: Flask) -> None:
+    """API requests speak the language of Accept-Language (ru by default), nothing else.
+
+    The web pages' selector also looks at ?lang=, the session and the logged-in user; the
+    API has no session, and must not start one by remembering ?lang= in a cookie.
+    """
+    babel = app.extensions["babel"]
+    web_selector = babel.locale_selector
+
+    def selector():
+        if has_request_context() and is_api_request():
+            return (request.accept_languages.best_match(app.config["LANGUAGES"])
+                    or app.config["BABEL_DEFAULT_LOCALE"])
+        return web_selector() if web_selector else None
+
+    babel.locale_selector = selector

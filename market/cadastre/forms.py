@@ -58,7 +58,7 @@ class FormationForm(FlaskForm):
     area_ha = StringField(_l("Площадь, га"), validators=[Optional(), Length(max=30)])
     volume_m3 = StringField(_l("Объём, м³"), validators=[Optional(), Length(max=30)])
     tonnage = StringField(_l("Масса, т"), validators=[Optional(), Length(max=30)])
-    year_formed = IntegerField(_l("Год начала образования"), validators=[Optional()])
+    year_formed = IntegerField(_l("Год образования"), validators=[Optional()])
     hazard_class = SelectField(_l("Класс опасности"),
                                choices=options([("", "—"), *HAZARD_CLASS_LABELS.items()]))
     waste_code = StringField(_l("Код отхода"), validators=[Optional(), Length(max=14)],
@@ -70,8 +70,7 @@ class FormationForm(FlaskForm):
 
 class AssayForm(FlaskForm):
     component = StringField(_l("Компонент"), validators=[DataRequired(REQUIRED), Length(max=60)],
-                            render_kw={"list": "assay-components"},
-                            description=_l("Элемент или соединение, например Cu, Au, Fe₂O₃."))
+                            render_kw={"list": "assay-components"})
     grade = StringField(_l("Содержание"), validators=[DataRequired(REQUIRED), Length(max=30)])
     unit = SelectField(_l("Единица"), choices=options(ASSAY_UNITS.items()))
     laboratory = StringField(_l("Лаборатория"), validators=[Optional(), Length(max=200)])

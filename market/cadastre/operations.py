@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 
 from market.accounts.models import Organization, OrgRole, User
-from market.cadastre.geo import in_kazakhstan, polygon_area_ha, validate_outline
+from market.cadastre.geo import OutlineError, in_kazakhstan, polygon_area_ha, validate_outline
 from market.cadastre.models import (
     ASSAY_UNITS,
     FORMATION_KINDS,
@@ -39,11 +39,15 @@ FORMATION_FIELDS = ("name", "kind", "region_kato", "lat", "lon", "state_owned", 
 
 
 class FormationError(DomainError):
-    """A value of a formation or an assay was refused; `field` names the form field."""
+    """A value of a formation or an assay was refused; `field` names the form field.
+
+    When several fields of a formation are wrong, `errors` maps each of them to its error.
+    """
 
     def __init__(self, field: str, message, **params):
         super().__init__(message, **params)
         self.field = field
+        self.errors = {field: self}
 
 
 def _require_editor(org: Organization, actor: User) -> None:
@@ -59,6 +63,8 @@ def _text(field: str, value, max_len: int, *, required: bool = False) -> str | N
         return None
     if len(text) > max_len:
         raise FormationError(field, _l("Не длиннее %(max)s символов."), max=max_len)
+    if "\x00" in text:
+        raise FormationError(field, _l("Текст содержит недопустимые символы."))
     return text
 
 
@@ -107,78 +113,119 @@ def normalize_waste_code(value) -> str | None:
     return code6
 
 
-def _clean(org: Organization, values: dict) -> dict:
-    """Check every field of a formation; returns the values to store."""
-    out = {"name": _text("name", values.get("name"), 300, required=True),
-           "address": _text("address", values.get("address"), 500),
-           "description": _text("description", values.get("description"), 4000)}
-
-    kind = values.get("kind")
-    if kind not in FORMATION_KINDS:
+def _kind(value) -> str:
+    if value not in FORMATION_KINDS:
         raise FormationError("kind", _l("Неизвестный вид ТМО."))
-    out["kind"] = kind
-    status = values.get("status")
-    if status not in FORMATION_STATUSES:
+    return value
+
+
+def _status(value) -> str:
+    if value not in FORMATION_STATUSES:
         raise FormationError("status", _l("Неизвестное состояние ТМО."))
-    out["status"] = status
+    return value
 
-    region = values.get("region_kato")
-    if not isinstance(region, str) or not region or db.session.get(Region, region) is None:
+
+def _region(value) -> str:
+    if not (isinstance(value, str) and len(value) == 9 and value.isdigit()
+            and db.session.get(Region, value) is not None):
         raise FormationError("region_kato", _l("Выберите регион из списка КАТО."))
-    out["region_kato"] = region
+    return value
 
-    lat, lon = _coordinate("lat", values.get("lat")), _coordinate("lon", values.get("lon"))
+
+def _point(lat, lon) -> tuple[float, float]:
+    lat, lon = _coordinate("lat", lat), _coordinate("lon", lon)
     if not in_kazakhstan(lat, lon):
         raise FormationError("lat", _l("Координаты вне территории Казахстана: проверьте широту и долготу."))
-    out["lat"], out["lon"] = lat, lon
+    return lat, lon
 
-    state_owned = bool(values.get("state_owned"))
-    if state_owned and "state_body" not in org.kinds:
+
+def _state_owned(org: Organization, value) -> bool:
+    if value and "state_body" not in org.kinds:
         raise FormationError("state_owned", _l(
             "Государственные ТМО учитывает государственный орган: организация должна иметь вид "
             "деятельности «Государственный орган»."))
-    out["state_owned"] = state_owned
+    return bool(value)
 
-    hazard = values.get("hazard_class")
-    if hazard in (None, ""):
-        hazard = None
-    else:
+
+def _integer(value) -> int | None:
+    """An int from an int, a whole float or digits; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return int(value) if isinstance(value, int | str) else None
+    except ValueError:
+        return None
+
+
+def _hazard_class(value) -> int | None:
+    if value in (None, ""):
+        return None
+    hazard = _integer(value)
+    if hazard not in HAZARD_CLASSES:
+        raise FormationError("hazard_class", _l("Класс опасности — от 1 до 5."))
+    return hazard
+
+
+def _year(value) -> int | None:
+    if value in (None, ""):
+        return None
+    year, this_year = _integer(value), date.today().year
+    if year is None or not EARLIEST_YEAR <= year <= this_year:
+        raise FormationError("year_formed", _l("Год образования — от %(first)s до %(last)s."),
+                             first=EARLIEST_YEAR, last=this_year)
+    return year
+
+
+def _clean(org: Organization, values: dict) -> dict:
+    """Check every field of a formation; returns the values to store.
+
+    All fields are checked; the error raised is the first one, and its `errors` maps every
+    refused field to its error, so that a form can show them all at once.
+    """
+    errors: dict[str, DomainError] = {}
+    out: dict = {}
+
+    def take(fields, check, *args, **kwargs):
         try:
-            hazard = int(hazard) if isinstance(hazard, int | str) and not isinstance(hazard, bool) else None
-        except (TypeError, ValueError):
-            hazard = None
-        if hazard not in HAZARD_CLASSES:
-            raise FormationError("hazard_class", _l("Класс опасности — от 1 до 5."))
-    out["hazard_class"] = hazard
+            result = check(*args, **kwargs)
+        except FormationError as exc:
+            errors.setdefault(exc.field, exc)
+            return
+        except OutlineError as exc:
+            errors.setdefault("outline", exc)
+            return
+        if isinstance(fields, tuple):
+            out.update(zip(fields, result, strict=True))
+        else:
+            out[fields] = result
 
-    year = values.get("year_formed")
-    if year in (None, ""):
-        year = None
-    else:
-        this_year = date.today().year
-        try:
-            whole = isinstance(year, int | str) or (isinstance(year, float) and year.is_integer())
-            year = int(year) if whole and not isinstance(year, bool) else None
-        except (TypeError, ValueError):
-            year = None
-        if year is None or not EARLIEST_YEAR <= year <= this_year:
-            raise FormationError("year_formed", _l("Год образования — от %(first)s до %(last)s."),
-                                 first=EARLIEST_YEAR, last=this_year)
-    out["year_formed"] = year
-
-    out["area_ha"] = parse_decimal("area_ha", values.get("area_ha"), quantum=Decimal("0.01"),
-                                   maximum=MAX_AREA_HA)
-    out["volume_m3"] = parse_decimal("volume_m3", values.get("volume_m3"), quantum=Decimal("0.1"),
-                                     maximum=MAX_VOLUME)
-    out["tonnage"] = parse_decimal("tonnage", values.get("tonnage"), quantum=Decimal("0.1"),
-                                   maximum=MAX_TONNAGE)
-    out["waste_code"] = normalize_waste_code(values.get("waste_code"))
-
-    outline = validate_outline(values.get("outline"))
-    out["outline"] = outline
-    if outline is not None and out["area_ha"] is None:
+    take("name", _text, "name", values.get("name"), 300, required=True)
+    take("address", _text, "address", values.get("address"), 500)
+    take("description", _text, "description", values.get("description"), 4000)
+    take("kind", _kind, values.get("kind"))
+    take("status", _status, values.get("status"))
+    take("region_kato", _region, values.get("region_kato"))
+    take(("lat", "lon"), _point, values.get("lat"), values.get("lon"))
+    take("state_owned", _state_owned, org, values.get("state_owned"))
+    take("hazard_class", _hazard_class, values.get("hazard_class"))
+    take("year_formed", _year, values.get("year_formed"))
+    take("area_ha", parse_decimal, "area_ha", values.get("area_ha"), quantum=Decimal("0.01"),
+         maximum=MAX_AREA_HA)
+    take("volume_m3", parse_decimal, "volume_m3", values.get("volume_m3"), quantum=Decimal("0.1"),
+         maximum=MAX_VOLUME)
+    take("tonnage", parse_decimal, "tonnage", values.get("tonnage"), quantum=Decimal("0.1"),
+         maximum=MAX_TONNAGE)
+    take("waste_code", normalize_waste_code, values.get("waste_code"))
+    take("outline", validate_outline, values.get("outline"))
+    if errors:
+        first = next(iter(errors.values()))
+        first.errors = errors
+        raise first
+    if out["outline"] is not None and out["area_ha"] is None:
         # The area is suggested from the outline when the holder gave none.
-        suggested = Decimal(str(polygon_area_ha(outline))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        suggested = Decimal(str(polygon_area_ha(out["outline"]))).quantize(Decimal("0.01"), ROUND_HALF_UP)
         out["area_ha"] = min(suggested, MAX_AREA_HA)
     return out
 
@@ -235,7 +282,11 @@ def add_assay(formation: Formation, *, actor: User, component: str, grade, unit:
         raise FormationError("unit", _l("Неизвестная единица измерения."))
     if grade is None or (isinstance(grade, str) and not grade.strip()):
         raise FormationError("grade", _l("Обязательное поле."))
-    value = parse_decimal("grade", grade, quantum=Decimal("0.0001"), maximum=MAX_GRADE[unit])
+    value = parse_decimal("grade", grade, quantum=Decimal("0.0001"),
+                          maximum=max(MAX_GRADE.values()))
+    if value > MAX_GRADE[unit]:
+        raise FormationError("grade", _l("Содержание не может быть больше %(max)s %(unit)s."),
+                             max=f"{MAX_GRADE[unit]:,}".replace(",", "\u00a0"), unit=ASSAY_UNITS[unit])
     laboratory = _text("laboratory", laboratory, 200)
     if sampled_on is not None:
         if not isinstance(sampled_on, date):

@@ -16,7 +16,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from market.accounts.models import Organization, OrgRole
 from market.accounts.views_orgs import region_choices
 from market.cadastre import operations as ops
-from market.cadastre.forms import HAZARD_CLASS_LABELS, AssayForm, FormationForm
+from market.cadastre.forms import COMPONENTS, HAZARD_CLASS_LABELS, AssayForm, FormationForm
 from market.cadastre.geo import centroid, polygon_area_ha, validate_outline
 from market.cadastre.models import FORMATION_KINDS, FORMATION_STATUSES, Assay, Formation
 from market.core.errors import DomainError, PermissionDenied
@@ -45,8 +45,11 @@ def can_edit(user, org: Organization) -> bool:
     return bool(user.is_authenticated and user.has_org_role(org, OrgRole.member))
 
 
-def _get(model, ident):
-    obj = db.session.get(model, ident)
+MAX_ID = 2**31 - 1  # ids are INTEGER: a bigger number in a URL is simply not there
+
+
+def _get(model, ident: int):
+    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if obj is None:
         abort(404)
     return obj
@@ -68,7 +71,8 @@ def num(value, digits: int = 1) -> str:
 
 @bp.context_processor
 def _helpers():
-    return {"num": num, "hazard_labels": HAZARD_CLASS_LABELS, "can_edit": can_edit}
+    return {"num": num, "day": lambda d: format_date(d) if d else "—",
+            "hazard_labels": HAZARD_CLASS_LABELS, "components": COMPONENTS, "can_edit": can_edit}
 
 
 def _filters() -> dict:
@@ -78,7 +82,9 @@ def _filters() -> dict:
     kind = args.get("kind", "")
     status = args.get("status", "")
     org = args.get("org", type=int)
-    return {"region": region if region and db.session.get(Region, region) else "",
+    org = org if org and 0 < org <= MAX_ID else None
+    known_region = len(region) == 9 and region.isdigit() and db.session.get(Region, region) is not None
+    return {"region": region if known_region else "",
             "kind": kind if kind in FORMATION_KINDS else "",
             "status": status if status in FORMATION_STATUSES else "",
             "org": org}
@@ -198,7 +204,10 @@ def _point_and_outline(form: FormationForm):
     if (lat is None) != (lon is None):
         raise ops.FormationError("lat", _("Укажите обе координаты: широту и долготу."))
     if lat is None and (form.outline.data or "").strip():
-        middle = centroid(validate_outline(form.outline.data))
+        try:
+            middle = centroid(validate_outline(form.outline.data))
+        except DomainError:
+            middle = None  # the operation reports both the outline and the missing point
         if middle:
             lat, lon = round(middle[0], 6), round(middle[1], 6)
     return lat, lon
@@ -216,8 +225,11 @@ def _formation_fields(form: FormationForm) -> dict:
 
 
 def _show_error(form, exc: DomainError, fallback: str = "name") -> None:
-    field = getattr(form, getattr(exc, "field", "") or fallback, None) or getattr(form, fallback)
-    field.errors = [*field.errors, str(exc)]
+    """Put the refusal (or each of them) next to its field."""
+    errors = getattr(exc, "errors", None) or {getattr(exc, "field", fallback): exc}
+    for name, error in errors.items():
+        field = getattr(form, name or fallback, None) or getattr(form, fallback)
+        field.errors = [*field.errors, str(error)]
 
 
 @bp.route("/orgs/<int:org_id>/new", methods=["GET", "POST"])

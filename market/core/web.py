@@ -60,10 +60,14 @@ def back(fallback_endpoint: str = "main.index", **values):
                               urlsplit(request.referrer).path), url_for(fallback_endpoint, **values)))
 
 
+# The same numeric patterns in every language (Babel's kk "short" has a two-digit year).
+DATETIME_PATTERNS = {"short": "dd.MM.yyyy HH:mm", "medium": "d MMMM yyyy, HH:mm"}
+
+
 def dt_filter(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return "—"
-    return format_datetime(aware(value), fmt)
+    return format_datetime(aware(value), DATETIME_PATTERNS.get(fmt, fmt))
 
 
 def tonnes_filter(value) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from market.accounts.bin import check_digit
 from market.accounts.models import Membership, Organization, OrgRole, User
 from market.accounts.operations import find_user, hash_password
 from market.core import audit
 from market.core.timeutil import utcnow
+from market.demo.cadastre_world import build_cadastre
+from market.demo.registry_world import build_registry
 from market.extensions import db
 from market.refdata.models import Region
 
@@ -33,6 +37,8 @@ USERS = [
     ("carrier@qaldyq.kz", "Бауыржан Перевозов", "owner, carrier", {}),
     ("investor@qaldyq.kz", "Мадина Инвестор", "owner, investor", {}),
     ("newcomer@qaldyq.kz", "Арман Новиков", "owner of an organisation awaiting verification", {}),
+    ("akimat@qaldyq.kz", "Нурлан Жерқұлов", "owner, regional natural-resources department (state body)",
+     {}),
 ]
 
 # BIN prefix, name, region, address, kinds, owner e-mail, state
@@ -50,6 +56,8 @@ ORGS = [
      "г. Алматы, пр. Аль-Фараби, 77", ["investor"], "investor@qaldyq.kz", "verified"),
     ("21104000987", "ТОО «Шлак Сервис» (демо)", KARAGANDA,
      "г. Караганда, ул. Складская, 12", ["processor"], "newcomer@qaldyq.kz", "pending"),
+    ("07124000111", "ГУ «Управление природных ресурсов Карагандинской области» (демо)", KARAGANDA,
+     "г. Караганда, ул. Ерубаева, 13", ["state_body"], "akimat@qaldyq.kz", "verified"),
 ]
 
 
@@ -67,6 +75,7 @@ def build_world() -> list[tuple[str, str]]:
     db.session.flush()
     users["official@qaldyq.kz"].official_regions = [db.session.get(Region, KARAGANDA)]
     official = users["official@qaldyq.kz"]
+    orgs: dict[str, Organization] = {}
     for prefix, name, region, address, kinds, owner, state in ORGS:
         org = Organization(bin=demo_bin(prefix), name=name, region_kato=region, address=address,
                            state=state, created_by_id=users[owner].id,
@@ -76,10 +85,15 @@ def build_world() -> list[tuple[str, str]]:
         db.session.flush()
         db.session.add(Membership(user=users[owner], organization=org, role=OrgRole.owner.value))
         users[owner].current_org_id = org.id
+        orgs[owner] = org
         audit.record("org.created", org, actor=users[owner], demo=True)
         if state == "verified":
             verifier = official if region == KARAGANDA else users["admin@qaldyq.kz"]
             audit.record("org.verify", org, actor=verifier, old="pending", new="verified",
                          demo=True)
     db.session.flush()
+    for user in users.values():
+        db.session.refresh(user)
+    build_registry(users, orgs, date.today())
+    build_cadastre(users, orgs)
     return [(email, what) for email, _n, what, _r in USERS]

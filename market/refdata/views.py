@@ -29,7 +29,7 @@ HIERARCHY = {
     "recycling": (_l("Переработка"), "success"),
     "recovery": (_l("Утилизация"), "info"),
     "intermediate": (_l("Промежуточная операция"), "secondary"),
-    "disposal": (_l("Удаление"), "danger"),
+    "disposal": (_l("Удаление"), "dark"),
 }
 
 
@@ -99,10 +99,10 @@ def list_codes():
         written = dict(db.session.execute(select(WasteCode.code6, WasteCode.code)).all())
         return render_template("refdata/list.html", page=page, written=written, **common)
     subchapters = {s.subchapter: s for s in db.session.scalars(select(WasteSubchapter))}
-    tree = []  # [(chapter, [(subchapter, [codes])])], only chapters with codes to show
+    by_chapter = {key: list(rows) for key, rows in groupby(codes, key=lambda c: c.chapter)}
+    tree = []  # [(chapter, [(subchapter, [codes])], count)], only chapters with codes to show
     for ch in chapters:
-        in_chapter = [c for c in codes if c.chapter == ch.chapter]
-        if in_chapter:
+        if in_chapter := by_chapter.get(ch.chapter):
             groups = [(subchapters[key], list(rows))
                       for key, rows in groupby(in_chapter, key=lambda c: c.subchapter)]
             tree.append((ch, groups, len(in_chapter)))

@@ -1,4 +1,4 @@
-/* Qaldyq maps: Leaflet without a CDN. Tiles come from a configurable URL; with no tile
+/* Qaldyq maps: Leaflet, vendored (no third-party hosts). Tiles come from a configurable URL; with no tile
    server the map still works: region centres are drawn as reference points. */
 (function () {
   "use strict";

@@ -89,13 +89,13 @@ def switch_language(page: Page, lang: str) -> None:
     page.wait_for_load_state()
 
 
-def log_in(page: Page, base: str, email: str, password: str) -> None:
+def log_in(page: Page, base: str, email: str, password: str, landing: str = "/orgs") -> None:
     page.locator('nav a[href="/login"]').click()
     page.wait_for_url(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{base}/orgs")
+    page.wait_for_url(f"{base}{landing}")
 
 
 def log_out(page: Page, base: str, full_name: str) -> None:
@@ -174,12 +174,13 @@ def test_register_create_org_and_get_verified(page: Page, live_server, screensho
     shot(page, "logged-out")
 
     # 6. The Karaganda official logs in (their saved language applies) and switches to this one.
-    log_in(page, base, OFFICIAL, DEMO_PASSWORD)
+    log_in(page, base, OFFICIAL, DEMO_PASSWORD, landing="/official/organizations")
     if page.locator("html").get_attribute("lang") != lang:
         switch_language(page, lang)
     shot(page, "official-logged-in")
 
     # 7. The verification queue lists the new organisation as pending.
+    page.locator("nav [data-testid=official-menu]").click()  # the officials' menu
     queue_link = page.locator('nav a[href="/official/organizations"]')
     expect_wording(queue_link, lang, "queue")
     queue_link.click()

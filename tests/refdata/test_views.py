@@ -14,7 +14,7 @@ def codes_in(html: str) -> list[str]:
 
 def result_rows(html: str) -> list[str]:
     """Codes of the rows of the flat results table (not the mirror links)."""
-    return re.findall(r'<td><a class="font-monospace text-nowrap" href="/classifier/(\d{6})"', html)
+    return re.findall(r'<tr data-code="(\d{6})">', html)
 
 
 def page(client, url: str) -> str:
