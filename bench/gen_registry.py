@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
 PASSWORD = "bench-password-1"
 
@@ -121,7 +121,7 @@ def main() -> None:
 
 def _insert_records(ex, where: str, params: dict, n: int, offset: int = 0) -> None:
     """n generated records (all additions, so balances stay positive) over the chosen streams."""
-    cnt = ex(text(f"SELECT count(*) FROM waste_stream ws WHERE {where}"), params).scalar()  # noqa: S608
+    cnt = ex(text(f"SELECT count(*) FROM waste_stream ws WHERE {where}"), params).scalar()
     ex(text(f"""
         WITH streams AS MATERIALIZED (
             SELECT ws.id, ws.organization_id, ws.site_id, row_number() OVER (ORDER BY ws.id) - 1 AS i
@@ -132,7 +132,7 @@ def _insert_records(ex, where: str, params: dict, n: int, offset: int = 0) -> No
                date '2025-01-01' + ((g + :offset) % 600), now(), 'import'
         FROM generate_series(1, :n) g
         JOIN streams s ON s.i = (g + :offset) % :cnt
-        CROSS JOIN LATERAL (SELECT ((g % 997) + 1)::numeric / 10 AS q) qq"""),  # noqa: S608
+        CROSS JOIN LATERAL (SELECT ((g % 997) + 1)::numeric / 10 AS q) qq"""),
        {**params, "n": n, "offset": offset, "cnt": cnt})
 
 

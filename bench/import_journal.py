@@ -24,6 +24,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import sys
 import tempfile
 import threading
@@ -117,7 +118,7 @@ def setup(app, n_streams: int) -> tuple[int, int, list[int]]:
     with app.app_context():
         tag = uuid.uuid4().hex[:8]
         user = User(email=f"bench-{tag}@bench.kz", full_name="Bench Importer", password_hash="x")
-        org = Organization(bin=f"99{random.randint(0, 9_999_999_999):010d}", name=f"ТОО Бенч {tag}",  # noqa: S311
+        org = Organization(bin=f"99{random.randint(0, 9_999_999_999):010d}", name=f"ТОО Бенч {tag}",
                            region_kato="350000000", address="Караганда", state="verified")
         org.kinds = ["holder"]
         db.session.add_all([user, org])
@@ -219,9 +220,9 @@ def main() -> None:
         jobs.use_app(app)
         watcher = Watcher(url, job_id)
         watcher.start()
-        t_job = time.perf_counter()
+        t_job, cpu_job = time.perf_counter(), time.process_time()
         status = imports.run_import.call_local(job_id)  # no app context: as the consumer runs it
-        t_job = time.perf_counter() - t_job
+        t_job, cpu_job = time.perf_counter() - t_job, time.process_time() - cpu_job
         watcher.stop.set()
         watcher.join()
 
@@ -238,8 +239,11 @@ def main() -> None:
         checked_at = next((s[0] for s in watcher.samples if s[2] and s[3] >= s[2]), None)
         moves = sorted({(s[3], s[4]) for s in watcher.samples})
         dialect = make_url(url).get_backend_name()
-        print(f"database: {dialect}; upload check: {t_upload:.1f} s; job: {t_job:.1f} s"
-              + (f" (rows read and checked after ~{checked_at:.1f} s)" if checked_at else ""))
+        print(f"database: {dialect}; upload check: {t_upload:.1f} s; job: {t_job:.1f} s, "
+              f"{cpu_job:.1f} s CPU in this process"
+              + (f"; rows read and checked after ~{checked_at:.1f} s" if checked_at else "")
+              + f"; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+              f"load average {os.getloadavg()[0]:.1f}")
         print(f"progress seen by the poller: {len(moves)} distinct (checked, written) values, "
               f"e.g. {moves[:: max(1, len(moves) // 6)][:7]}")
         print(f"{args.rows} rows imported: {args.rows / t_job:.0f} rows/s for the job, "

@@ -509,7 +509,9 @@ class _Import:
         for start in range(0, len(items), CHUNK):
             chunk = items[start:start + CHUNK]
             try:
-                with db.session.begin_nested():
+                # No autoflush: the operations flush what they need themselves; this spares
+                # one flush in three (the new record goes out with its stock layer).
+                with db.session.begin_nested(), db.session.no_autoflush:
                     for item in chunk:
                         self.write(item)
             except DomainError:

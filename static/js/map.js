@@ -5,8 +5,9 @@
 
   function createMap(el, opts) {
     opts = opts || {};
-    var map = L.map(el, { maxZoom: 18, minZoom: 3, worldCopyJump: true })
-      .setView(opts.center || [48.0, 67.0], opts.zoom || 5);
+    var map = L.map(el, { maxZoom: 18, minZoom: 3, worldCopyJump: true });
+    if (opts.center) { map.setView(opts.center, opts.zoom || 8); }
+    else { map.fitBounds([[40.6, 46.5], [55.4, 87.3]]); }  /* the whole of Kazakhstan */
     var tileUrl = el.dataset.tileUrl;
     if (tileUrl) {
       L.tileLayer(tileUrl, { maxZoom: 18, attribution: el.dataset.tileAttribution || "" }).addTo(map);

@@ -69,6 +69,15 @@ def base_url(pytestconfig):
     return pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url") or None
 
 
+class LiveServer(str):
+    """The base URL, carrying the served app (to run jobs or travel in time beside it)."""
+
+    def __new__(cls, url: str, app):
+        obj = super().__new__(cls, url)
+        obj.app = app
+        return obj
+
+
 @pytest.fixture(scope="module")
 def live_server():
     """The app on a random local port, own fresh database with demo data; yields the base URL."""
@@ -81,7 +90,7 @@ def live_server():
             thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
             thread.start()
             try:
-                yield f"http://127.0.0.1:{server.server_port}"
+                yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
             finally:
                 server.shutdown()
                 thread.join(timeout=10)
