@@ -71,3 +71,12 @@ MATRIX.update({
     "tokens.revoke_token": ("POST", row(LOGIN, 403, 403, 302, 403, 403)),
 })
 FORMS["tokens.create_token"] = {"name": "Интеграция", "scopes": "registry:read"}
+
+MATRIX.update({
+    "registry_io.new_import": ("GET", EDIT),
+    "registry_io.show_import": ("GET", VIEW),
+    "registry_io.import_progress": ("GET", VIEW),
+    "registry_io.import_template": ("GET", VIEW),
+    "registry_io.export": ("GET", VIEW),
+    "registry_io.export_official": ("GET", OFFICIAL),
+})

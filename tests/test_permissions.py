@@ -115,6 +115,7 @@ class World:
     formation: object
     assay: object
     token: object
+    import_job: object
 
     @property
     def users(self) -> dict[str, User | None]:
@@ -145,12 +146,15 @@ class World:
             "formation_id": self.formation.id,
             "assay_id": self.assay.id,
             "token_id": self.token.id,
+            "job_id": self.import_job.id,
+            "fmt": "csv",
+            "what": "stocks" if endpoint == "registry_io.export_official" else "journal",
         }
 
 
 URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token",
                  "site_id", "stream_id", "record_id", "code6", "formation_id", "assay_id",
-                 "token_id"}
+                 "token_id", "job_id", "fmt", "what"}
 
 
 @pytest.fixture
@@ -178,10 +182,14 @@ def world(app, create_user, create_org, add_member, create_official):
 
     token = ApiToken(organization_id=org.id, name="t", prefix="qdq_test", token_hash="0" * 64,
                      scopes=["registry:read"], created_by_id=owner.id)
-    db.session.add(token)
+    from market.registry.models import ImportJob
+
+    import_job = ImportJob(organization_id=org.id, kind="journal", filename="j.csv",
+                           stored_path="/nonexistent/j.csv", status="done", created_by_id=owner.id)
+    db.session.add_all([token, import_job])
     db.session.flush()
     return World(site=site, stream=stream, record=record, formation=formation, assay=assay,
-                 token=token,
+                 token=token, import_job=import_job,
                  org=org, owner=owner, member=member, colleague=colleague,
                  colleague_id=colleague.id, outsider=outsider,
                  official=official, admin=admin, applicant=applicant, subject=subject,

@@ -150,7 +150,7 @@ def _template(kind: str, org: Organization, fmt: str) -> tuple[list[str], list]:
     lat, lon = (region.lat, region.lon) if region and region.lat is not None else (47.8, 67.7)
     header = list(imp.FORMATION_COLUMNS)
     example = [_("Хвостохранилище №1"), "tailings", org.region_kato, round(lat, 4), round(lon, 4),
-               _("нет"), None, Decimal("12.5"), Decimal("150000"), Decimal("250000"), 1985, "active",
+               "0", None, Decimal("12.5"), Decimal("150000"), Decimal("250000"), 1985, "active",
                4, "10 02 01", None]
     return header, example
 
