@@ -93,3 +93,60 @@ def create_official(create_user, session):
         return user
 
     return make
+
+
+# registry -----------------------------------------------------------------------------------
+@pytest.fixture
+def holder(create_org):
+    """A verified holder organisation (owner: ``owner``)."""
+    return create_org(kinds=("holder",))
+
+
+@pytest.fixture
+def owner(holder):
+    return holder.owners[0].user
+
+
+@pytest.fixture
+def site(holder, owner):
+    from market.registry import operations as ops
+
+    return ops.create_site(holder, actor=owner, name="Шлакоотвал №1", kind="storage",
+                           region_kato="350000000", address="г. Балхаш", lat=46.85, lon=74.98)
+
+
+@pytest.fixture
+def make_stream(site, owner):
+    from market.registry import operations as ops
+
+    def make(code="100201", purpose="recovery", hps=None, name="Шлак", on_site=None):
+        return ops.create_stream(on_site or site, actor=owner, waste_code=code, name=name,
+                                 physical_state="solid", storage_purpose=purpose,
+                                 hazard_properties=hps)
+    return make
+
+
+def seed_holder(app, n: int = 1, *, code: str = "100201"):
+    """A committed holder (user, verified organisation, site, stream) in app's own database.
+
+    For tests with real parallel connections; returns (user_id, org_id, stream_id).
+    """
+    from market.core.txn import commit
+    from market.registry import operations as ops
+
+    with app.app_context():
+        user = User(email=f"seed{n}@example.kz", full_name="Seed", password_hash="x")
+        org = Organization(bin=valid_bin(5000 + n), name=f"ТОО Сид {n}", region_kato="350000000",
+                           address="x", state="verified")
+        org.kinds = ["holder"]
+        db.session.add_all([user, org])
+        db.session.flush()
+        db.session.add(Membership(user=user, organization=org, role=OrgRole.owner.value))
+        db.session.flush()
+        db.session.refresh(user)
+        site = ops.create_site(org, actor=user, name="S", kind="storage", region_kato="350000000",
+                               address="x")
+        stream = ops.create_stream(site, actor=user, waste_code=code, name="Шлак",
+                                   physical_state="solid", storage_purpose="recovery")
+        commit()
+        return user.id, org.id, stream.id

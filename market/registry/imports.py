@@ -10,8 +10,9 @@ The job works in two passes:
    rights); balances are carried from row to row, so a transfer larger than what the earlier
    rows built is refused. Nothing is written, so the import holds no lock and the progress
    bar is updated every PROGRESS_EVERY rows from a separate connection — on SQLite too.
-2. Write, only if every row passed: the real operations (`journal.record`,
-   `cadastre.operations.create_formation`) in ONE transaction, by SAVEPOINTs of CHUNK rows.
+2. Write with the real operations (`journal.record`, `cadastre.operations.create_formation`)
+   in ONE transaction, by SAVEPOINTs of CHUNK rows — for the journal only if every row
+   passed pass 1; the cadastre's rules are checked by this pass, so it always runs there.
    If a chunk is refused (something changed since pass 1), it is replayed row by row, each
    in its own savepoint, to name every refused row; any refusal rolls the whole transaction
    back. On PostgreSQL the progress of this pass is written from a separate connection
@@ -62,7 +63,11 @@ FORMATS = ("csv", "xlsx")
 IMPORT_KINDS = {"journal": _l("Журнал учёта отходов"), "formations": _l("Кадастр ТМО")}
 MAX_ERRORS = 1000  # errors kept in the report; checking stops there
 PROGRESS_EVERY = 500  # rows between two progress updates
-CHUNK = 500  # rows per savepoint in the write pass
+# Rows per SAVEPOINT in the write pass. Every savepoint that writes is a PostgreSQL
+# subtransaction, and past 64 in one transaction the backend's subxid cache overflows,
+# which slows every other session's snapshots while the import runs: a file at the row
+# limit stays well under that. Rows are replayed one savepoint each only after a refusal.
+CHUNK = 5000
 DEFAULT_MAX_ROWS = 200_000  # per file; app.config["IMPORT_MAX_ROWS"] overrides
 TEXT_LIMITS = {"counterparty": 300, "document": 200, "note": 2000}  # as the record form
 IMPORTABLE_KINDS = tuple(k for k in RecordKind if k is not RecordKind.correction)
@@ -512,13 +517,15 @@ class _Import:
                 # No autoflush: the operations flush what they need themselves; this spares
                 # one flush in three (the new record goes out with its stock layer).
                 with db.session.begin_nested(), db.session.no_autoflush:
-                    for item in chunk:
+                    for n, item in enumerate(chunk, start=start + 1):
                         self.write(item)
+                        if n % PROGRESS_EVERY == 0:
+                            self.progress.write(writing=True, imported_rows=n)
             except DomainError:
                 self._replay(chunk)
                 if len(self.errors) >= MAX_ERRORS:
                     return self.errors
-            self.progress.write(writing=True, imported_rows=start + len(chunk))
+        self.progress.write(writing=True, imported_rows=len(items))
         if not self.errors:
             self.imported = len(items)
         return self.errors

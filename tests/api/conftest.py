@@ -10,34 +10,8 @@ from market.api import tokens
 from market.extensions import db
 from market.registry import operations as ops
 from market.registry.journal import record
-from market.registry.models import WasteStream
 
 ALL_SCOPES = ("registry:read", "registry:write")
-
-
-@pytest.fixture
-def holder(create_org):
-    return create_org(kinds=("holder",))
-
-
-@pytest.fixture
-def owner(holder):
-    return holder.owners[0].user
-
-
-@pytest.fixture
-def site(holder, owner):
-    return ops.create_site(holder, actor=owner, name="Шлакоотвал №1", kind="storage",
-                           region_kato="350000000", address="г. Балхаш", lat=46.85, lon=74.98)
-
-
-@pytest.fixture
-def make_stream(site, owner):
-    def make(code="100201", purpose="recovery", hps=None, name="Шлак", on_site=None) -> WasteStream:
-        return ops.create_stream(on_site or site, actor=owner, waste_code=code, name=name,
-                                 physical_state="solid", storage_purpose=purpose,
-                                 hazard_properties=hps)
-    return make
 
 
 @pytest.fixture

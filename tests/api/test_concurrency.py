@@ -7,16 +7,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from market.accounts.models import Membership, Organization, User
+from market.accounts.models import Organization, User
 from market.api import idempotency, tokens
 from market.api.models import IdempotencyRecord
 from market.core.txn import commit
 from market.extensions import db
-from market.registry import operations as ops
 from market.registry.journal import record
 from market.registry.models import WasteRecord, WasteStream
 from tests.conftest import is_postgres
-from tests.factories import valid_bin
+from tests.factories import seed_holder
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="parallel writers need PostgreSQL")
 
@@ -24,25 +23,15 @@ BODY = {"kind": "generated", "quantity": "2.5", "event_date": "2026-01-10"}
 
 
 def _setup(app):
+    uid, org_id, sid = seed_holder(app, 778)
     with app.app_context():
-        user = User(email="api-conc@example.kz", full_name="C", password_hash="x")
-        org = Organization(bin=valid_bin(778), name="ТОО Параллель", region_kato="350000000",
-                           address="x", state="verified")
-        org.kinds = ["holder"]
-        db.session.add_all([user, org])
-        db.session.flush()
-        db.session.add(Membership(user=user, organization=org, role="owner"))
-        db.session.flush()
-        db.session.refresh(user)
-        site = ops.create_site(org, actor=user, name="S", kind="storage", region_kato="350000000",
-                               address="x")
-        stream = ops.create_stream(site, actor=user, waste_code="100201", name="Шлак",
-                                   physical_state="solid", storage_purpose="recovery")
-        record(stream, actor=user, kind="generated", quantity="10", event_date=date(2026, 1, 1))
+        user, org = db.session.get(User, uid), db.session.get(Organization, org_id)
+        record(db.session.get(WasteStream, sid), actor=user, kind="generated", quantity="10",
+               event_date=date(2026, 1, 1))
         _token, secret = tokens.create_token(org, actor=user, name="T",
                                              scopes=["registry:read", "registry:write"])
         commit()
-        return stream.id, secret
+        return sid, secret
 
 
 @pytest.mark.parametrize("same_body", [True, False])

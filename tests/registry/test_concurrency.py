@@ -10,35 +10,21 @@ from market.accounts.models import User
 from market.core.errors import DomainError
 from market.core.txn import commit, rollback
 from market.extensions import db
-from market.registry import operations as ops
 from market.registry.journal import check_balances, record
 from market.registry.models import WasteRecord, WasteStream
 from tests.conftest import is_postgres
-from tests.factories import valid_bin
+from tests.factories import seed_holder
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="parallel writers need PostgreSQL")
 
 
 def _setup(app):
-    from market.accounts.models import Membership, Organization
-
+    uid, _org_id, sid = seed_holder(app, 777)
     with app.app_context():
-        user = User(email="conc@example.kz", full_name="C", password_hash="x")
-        org = Organization(bin=valid_bin(777), name="ТОО Конкурент", region_kato="350000000",
-                           address="x", state="verified")
-        org.kinds = ["holder"]
-        db.session.add_all([user, org])
-        db.session.flush()
-        db.session.add(Membership(user=user, organization=org, role="owner"))
-        db.session.flush()
-        db.session.refresh(user)
-        site = ops.create_site(org, actor=user, name="S", kind="storage", region_kato="350000000",
-                               address="x")
-        stream = ops.create_stream(site, actor=user, waste_code="100201", name="Шлак",
-                                   physical_state="solid", storage_purpose="recovery")
-        record(stream, actor=user, kind="generated", quantity="10", event_date=date(2026, 1, 1))
+        record(db.session.get(WasteStream, sid), actor=db.session.get(User, uid), kind="generated",
+               quantity="10", event_date=date(2026, 1, 1))
         commit()
-        return user.id, stream.id
+    return uid, sid
 
 
 def test_parallel_withdrawals_never_overdraw(committed_app):
