@@ -73,6 +73,9 @@ class Config:
     # Map tiles: empty = no tile layer (pages still work, with region reference points).
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+    # Marketplace
+    MANDATORY_OFFER_DAYS = int(os.environ.get("MANDATORY_OFFER_DAYS", "14"))
+    ANTI_SNIPE_MAX_MINUTES = int(os.environ.get("ANTI_SNIPE_MAX_MINUTES", "30"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted

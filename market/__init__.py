@@ -111,6 +111,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cadastre_bp)
     init_api(app)
     import market.registry.jobs  # noqa: F401  (periodic tasks known to web and consumer)
+    from market.lots.reservation import install as install_lot_notes
+
+    install_lot_notes()
 
 
 def _register_cli(app: Flask) -> None:

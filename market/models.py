@@ -4,6 +4,7 @@ from market.accounts.models import Invitation, JoinRequest, Membership, Organiza
 from market.api.models import ApiToken, IdempotencyRecord
 from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
+from market.lots.models import Lot, LotEvent
 from market.refdata.models import (
     HazardProperty,
     Operation,
@@ -31,6 +32,8 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "JoinRequest",
+    "Lot",
+    "LotEvent",
     "Membership",
     "Notification",
     "Operation",

@@ -23,6 +23,8 @@ from market.refdata.models import Operation
 from market.registry.models import RecordKind, StockLayer, WasteRecord, WasteStream
 
 QUANTUM = Decimal("0.001")
+# Higher domains (lots) add a function(stream) -> str naming what holds the reserve.
+RESERVATION_NOTES: list = []
 MAX_QUANTITY = Decimal("1000000000")  # 1 billion tonnes in one record is a typo
 EARLIEST_DATE = date(1950, 1, 1)
 
@@ -139,10 +141,11 @@ def _move_balance(stream: WasteStream, delta: Decimal) -> Decimal:
             raise JournalError(
                 _l("Остаток «%(name)s» — %(balance)s т; запись на %(qty)s т сделала бы его "
                    "отрицательным."), name=stream.name, balance=fmt_t(current), qty=fmt_t(-delta))
+        lots = "; ".join(filter(None, (note(stream) for note in RESERVATION_NOTES)))
         raise JournalError(
-            _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах; "
-               "сначала уменьшите или снимите лоты."),
-            balance=fmt_t(current), reserved=fmt_t(reserved))
+            _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах "
+               "%(lots)s; сначала уменьшите или снимите лоты."),
+            balance=fmt_t(current), reserved=fmt_t(reserved), lots=lots)
     set_committed_value(stream, "balance", result.balance)
     set_committed_value(stream, "reserved", result.reserved)
     return result.balance

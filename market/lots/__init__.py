@@ -1,0 +1,1 @@
+"""The marketplace: lots offered from the registry, search, saved searches, watch list."""

@@ -1,0 +1,132 @@
+"""Lots: waste or TMO offered by its holder, bound to the registry balance it comes from."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from market.core.timeutil import utcnow
+from market.core.types import UTCDateTime
+from market.extensions import db
+from market.registry.models import TONNES
+
+PRICING_MODES = {
+    "fixed": _l("Фиксированная цена"),
+    "english": _l("Английский аукцион (цена растёт)"),
+    "sealed": _l("Закрытые предложения"),
+    "reverse": _l("Обратный аукцион: держатель платит за приём"),
+    "free": _l("Безвозмездная передача по заявке"),
+}
+
+LOT_STATES = {
+    "draft": _l("Черновик"),
+    "published": _l("Опубликован"),
+    "closed": _l("Закрыт без победителя"),
+    "awarded": _l("Определён покупатель"),
+    "transferred": _l("Передан"),
+    "withdrawn": _l("Снят"),
+}
+
+DELIVERY_TERMS = {"pickup": _l("Самовывоз с площадки"), "delivered": _l("Доставка продавцом")}
+PRICE_BASES = {"per_t": _l("за тонну"), "per_lot": _l("за весь лот")}
+UNITS = {"t": _l("т"), "m3": _l("м³")}
+
+
+class Lot(db.Model):
+    """An offer of waste from a stream's balance, or of a formation (TMO)."""
+
+    __tablename__ = "lot"
+    __table_args__ = (
+        CheckConstraint("(stream_id IS NULL) <> (formation_id IS NULL)", name="one_source"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("min_take IS NULL OR (min_take > 0 AND min_take <= quantity)",
+                        name="min_take_within_quantity"),
+        CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+        CheckConstraint("increment IS NULL OR increment > 0", name="increment_positive"),
+        CheckConstraint("reserve_price IS NULL OR reserve_price >= 0", name="reserve_not_negative"),
+        Index("ix_lot_state_published", "state", "published_at"),
+        Index("ix_lot_state_region", "state", "region_kato"),
+        Index("ix_lot_state_code", "state", "waste_code"),
+        Index("ix_lot_state_ends", "state", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("waste_stream.id"), index=True)
+    formation_id: Mapped[int | None] = mapped_column(ForeignKey("formation.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    waste_code: Mapped[str | None] = mapped_column(ForeignKey("waste_code.code6"))
+    quantity: Mapped[Decimal] = mapped_column(TONNES)
+    unit: Mapped[str] = mapped_column(String(4), default="t")
+    min_take: Mapped[Decimal | None] = mapped_column(TONNES)
+    # A recurring supply (e.g. fly ash): tonnes per month over a period, instead of one lot.
+    monthly_quantity: Mapped[Decimal | None] = mapped_column(TONNES)
+    supply_from: Mapped[date | None] = mapped_column(Date)
+    supply_to: Mapped[date | None] = mapped_column(Date)
+    region_kato: Mapped[str] = mapped_column(ForeignKey("region.kato"))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_to: Mapped[date | None] = mapped_column(Date)
+    delivery: Mapped[str] = mapped_column(String(12), default="pickup")
+    pricing_mode: Mapped[str] = mapped_column(String(12), index=True)
+    price_basis: Mapped[str] = mapped_column(String(8), default="per_t")
+    price: Mapped[int | None] = mapped_column(BigInteger)  # tiyn: fixed price or start price
+    increment: Mapped[int | None] = mapped_column(BigInteger)
+    reserve_price: Mapped[int | None] = mapped_column(BigInteger)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anti_snipe_minutes: Mapped[int] = mapped_column(default=0)
+    mandatory: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    views: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization = relationship("Organization")
+    stream = relationship("WasteStream")
+    formation = relationship("Formation")
+    code = relationship("WasteCode")
+    region = relationship("Region")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "published"
+
+    @property
+    def state_label(self) -> str:
+        return str(LOT_STATES.get(self.state, self.state))
+
+    @property
+    def mode_label(self) -> str:
+        return str(PRICING_MODES.get(self.pricing_mode, self.pricing_mode))
+
+    @property
+    def hazardous(self) -> bool:
+        return bool(self.code and self.code.hazardous)
+
+    def can_edit(self, user) -> bool:
+        from market.accounts.models import OrgRole
+
+        return bool(user.is_authenticated and user.has_org_role(self.organization, OrgRole.manager))
+
+
+class LotEvent(db.Model):
+    """The lot's public history: creation, publication, every edit, withdrawal, closing."""
+
+    __tablename__ = "lot_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
