@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from market.api.setup import init_api
     from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
+    from market.lots.views import bp as lots_bp
     from market.refdata.views import bp as refdata_bp
     from market.registry.views import bp as registry_bp
     from market.registry.views_io import bp as registry_io_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registry_io_bp)
     app.register_blueprint(passport_bp)
     app.register_blueprint(cadastre_bp)
+    app.register_blueprint(lots_bp)
     init_api(app)
     import market.registry.jobs  # noqa: F401  (periodic tasks known to web and consumer)
     from market.lots.reservation import install as install_lot_notes

@@ -80,3 +80,18 @@ MATRIX.update({
     "registry_io.export": ("GET", VIEW),
     "registry_io.export_official": ("GET", OFFICIAL),
 })
+
+# The exchange. The world's lot is a draft of the (pending) organisation: hidden (404) from
+# everyone but its members; publishing it is refused (pending organisation) with a flash.
+HIDDEN_LOT = row(404, 404, 200, 200, 404, 404)
+MATRIX.update({
+    "lots.list_lots":   ("GET",  PUBLIC),
+    "lots.my_lots":     ("GET",  row(LOGIN, 200, 200, 200, 302, 302)),
+    # Without ?stream= a chooser of the current organisation's streams (managers only).
+    "lots.new_lot":     ("GET",  row(LOGIN, 200, 403, 200, 302, 302)),
+    "lots.show_lot":    ("GET",  HIDDEN_LOT),
+    "lots.edit_lot":    ("GET",  row(LOGIN, 404, 403, 200, 404, 404)),
+    "lots.publish_lot": ("POST", row(LOGIN, 404, 403, 302, 404, 404)),
+    "lots.withdraw_lot": ("POST", row(LOGIN, 404, 403, 302, 404, 404)),
+})
+FORMS["lots.withdraw_lot"] = {"reason": "Проверка прав"}

@@ -116,6 +116,7 @@ class World:
     assay: object
     token: object
     import_job: object
+    lot: object  # a draft from the stream
 
     @property
     def users(self) -> dict[str, User | None]:
@@ -147,6 +148,7 @@ class World:
             "assay_id": self.assay.id,
             "token_id": self.token.id,
             "job_id": self.import_job.id,
+            "lot_id": self.lot.id,
             "fmt": "csv",
             "what": "stocks" if endpoint == "registry_io.export_official" else "journal",
         }
@@ -154,7 +156,7 @@ class World:
 
 URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token",
                  "site_id", "stream_id", "record_id", "code6", "formation_id", "assay_id",
-                 "token_id", "job_id", "fmt", "what"}
+                 "token_id", "job_id", "fmt", "what", "lot_id"}
 
 
 @pytest.fixture
@@ -177,7 +179,7 @@ def world(app, create_user, create_org, add_member, create_official):
     mail = OutboxEmail(recipient=subject.email, subject="Проверка", body="Текст письма")
     db.session.add(mail)
     db.session.flush()
-    site, stream, record, formation, assay = _registry_objects(org, owner)
+    site, stream, record, formation, assay, lot = _registry_objects(org, owner)
     from market.api.models import ApiToken
 
     token = ApiToken(organization_id=org.id, name="t", prefix="qdq_test", token_hash="0" * 64,
@@ -188,7 +190,7 @@ def world(app, create_user, create_org, add_member, create_official):
                            stored_path="/nonexistent/j.csv", status="done", created_by_id=owner.id)
     db.session.add_all([token, import_job])
     db.session.flush()
-    return World(site=site, stream=stream, record=record, formation=formation, assay=assay,
+    return World(site=site, stream=stream, record=record, formation=formation, assay=assay, lot=lot,
                  token=token, import_job=import_job,
                  org=org, owner=owner, member=member, colleague=colleague,
                  colleague_id=colleague.id, outsider=outsider,
@@ -215,7 +217,11 @@ def _registry_objects(org, owner):
     formation = create_formation(org, actor=owner, name="Отвал", kind="slag_heap",
                                  region_kato="350000000", lat=49.8, lon=73.1)
     assay = add_assay(formation, actor=owner, component="Cu", grade="0.5", unit="pct")
-    return site, stream, rec, formation, assay
+    from market.lots.operations import create_lot
+
+    lot = create_lot(org, actor=owner, stream=stream, title="Пыль", quantity="5",
+                     pricing_mode="fixed", price=100_000)
+    return site, stream, rec, formation, assay, lot
 
 
 def _reject(w: World) -> None:

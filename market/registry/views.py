@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from market.accounts.models import OrgRole
 from market.accounts.views_orgs import region_choices
 from market.core.errors import DomainError
 from market.core.forms import options
@@ -175,7 +176,8 @@ def show_stream(stream_id: int):
                            records=records, next_before=next_before, form=form,
                            can_edit=can_edit_registry(current_user, stream.organization),
                            deadline=deadline(stream), stored_days=stored_days(stream),
-                           limit_months=limit_months(stream))
+                           limit_months=limit_months(stream),
+                           can_offer=current_user.has_org_role(stream.organization, OrgRole.manager))
 
 
 @bp.post("/streams/<int:stream_id>/records")

@@ -1,0 +1,292 @@
+"""The exchange: lots offered from the registry, their public pages, the holder's lots."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from market.accounts.models import Organization, OrgRole
+from market.accounts.views_orgs import region_choices
+from market.cadastre.models import Formation
+from market.core.errors import DomainError
+from market.core.forms import options
+from market.core.timeutil import ALMATY
+from market.core.txn import commit, rollback
+from market.extensions import db
+from market.lots import operations as ops
+from market.lots.forms import AUCTION_MODES, ActionForm, EditLotForm, LotForm, WithdrawForm
+from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, UNITS, Lot, LotEvent
+from market.lots.money import format_kzt, parse_kzt
+from market.lots.reservation import ReservationError
+from market.refdata.models import WasteChapter, WasteCode, _localized
+from market.registry.models import WasteStream
+
+bp = Blueprint("lots", __name__, url_prefix="/lots")
+
+PUBLIC_STATES = ("published", "closed", "awarded", "transferred")
+EVENT_LABELS = {
+    "created": _l("Лот создан"),
+    "published": _l("Лот опубликован"),
+    "edited": _l("Лот изменён"),
+    "withdrawn": _l("Лот снят"),
+    "closed": _l("Торги закрыты"),
+    "awarded": _l("Определён покупатель"),
+    "transferred": _l("Отходы переданы"),
+}
+STATE_COLORS = {"draft": "secondary", "published": "success", "closed": "dark",
+                "awarded": "primary", "transferred": "info", "withdrawn": "warning"}
+
+
+@bp.app_template_filter("kzt")
+def kzt_filter(tiyn):
+    return format_kzt(tiyn)
+
+
+def price_text(lot: Lot) -> str:
+    if lot.pricing_mode == "free":
+        return _("Безвозмездно")
+    if lot.price is None:
+        return _("Цена — по предложениям покупателей")
+    return f"{format_kzt(lot.price)} {PRICE_BASES.get(lot.price_basis, '')}".strip()
+
+
+def _helpers():
+    return dict(price_text=price_text, PRICING_MODES=PRICING_MODES, DELIVERY_TERMS=DELIVERY_TERMS,
+                UNITS=UNITS, EVENT_LABELS=EVENT_LABELS, STATE_COLORS=STATE_COLORS)
+
+
+def _is_member(lot: Lot) -> bool:
+    return bool(current_user.is_authenticated and current_user.membership_in(lot.organization))
+
+
+def _lot(lot_id: int, *, manage: bool = False) -> Lot:
+    """404 for a lot the user may not see; 403 when visible but not manageable."""
+    lot = db.session.get(Lot, lot_id)
+    if lot is None or (lot.state not in PUBLIC_STATES and not _is_member(lot)):
+        abort(404)
+    if manage and not lot.can_edit(current_user):
+        abort(403)
+    return lot
+
+
+def _qty_input(value) -> str:
+    """Tonnes as a form prefill: '12,5', '10' (no trailing zeros)."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}".replace(".", ",")
+
+
+def _to_utc(value):
+    return value.replace(tzinfo=ALMATY).astimezone(UTC) if value else None
+
+
+@bp.get("/")
+def list_lots():
+    """Published lots, newest first; filters in the query string."""
+    per_page = current_app.config["PAGE_SIZE"]
+    args = request.args
+    q = select(Lot).where(Lot.state == "published")
+    region = args.get("region") or ""
+    chapter = args.get("chapter") or ""
+    mode = args.get("mode") or ""
+    hazardous = args.get("hazardous") or ""
+    mandatory = args.get("mandatory") == "1"
+    if region:
+        q = q.where(Lot.region_kato == region)
+    if chapter.isdigit() and len(chapter) == 2:
+        q = q.where(Lot.waste_code.like(f"{chapter}%"))
+    if mode in PRICING_MODES:
+        q = q.where(Lot.pricing_mode == mode)
+    if hazardous in ("yes", "no"):
+        q = q.join(WasteCode, WasteCode.code6 == Lot.waste_code).where(
+            WasteCode.hazardous.is_(hazardous == "yes"))
+    if mandatory:
+        q = q.where(Lot.mandatory.is_(True))
+    before = args.get("before", type=int)
+    if before:
+        q = q.where(Lot.id < before)
+    rows = db.session.scalars(q.order_by(Lot.id.desc()).limit(per_page + 1)).all()
+    next_before = rows[per_page - 1].id if len(rows) > per_page else None
+    chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
+    filters = dict(region=region, chapter=chapter, mode=mode, hazardous=hazardous,
+                   mandatory="1" if mandatory else "")
+    return render_template(
+        "lots/list.html", lots=rows[:per_page], next_before=next_before, filters=filters,
+        regions=region_choices(),
+        chapters=options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
+                                        for c in chapters]),
+        filtered=any(filters.values()), **_helpers())
+
+
+@bp.get("/mine")
+@login_required
+def my_lots():
+    """Every lot of the organisation the user acts for, in every state."""
+    org = current_user.current_org
+    if org is None:
+        flash(_("Сначала зарегистрируйте организацию или вступите в неё."), "info")
+        return redirect(url_for("orgs.list_orgs"))
+    lots = db.session.scalars(select(Lot).where(Lot.organization_id == org.id)
+                              .order_by(Lot.id.desc())).all()
+    return render_template("lots/mine.html", org=org, lots=lots,
+                           can_manage=current_user.has_org_role(org, OrgRole.manager), **_helpers())
+
+
+def _source():
+    """The stream or formation named in the query string (404 when it does not exist)."""
+    if stream_id := request.args.get("stream", type=int):
+        stream = db.session.get(WasteStream, stream_id)
+        if stream is None:
+            abort(404)
+        return stream, None
+    if formation_id := request.args.get("formation", type=int):
+        formation = db.session.get(Formation, formation_id)
+        if formation is None:
+            abort(404)
+        return None, formation
+    return None, None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_lot():
+    """A draft lot from a stream (?stream=) or a formation (?formation=); without one, a chooser."""
+    stream, formation = _source()
+    if stream is None and formation is None:
+        return _choose_source()
+    source = stream or formation
+    org = db.session.get(Organization, source.organization_id)
+    if not current_user.has_org_role(org, OrgRole.manager):
+        abort(403)
+    if stream is not None:
+        form = LotForm(title=stream.name, quantity=_qty_input(max(stream.available, 0)))
+    else:
+        form = LotForm(title=formation.name)
+    error = None
+    if form.validate_on_submit():
+        mode = form.pricing_mode.data
+        auction = mode in AUCTION_MODES
+        try:
+            lot = ops.create_lot(
+                org, actor=current_user, stream=stream, formation=formation,
+                title=form.title.data, description=form.description.data or "",
+                quantity=form.quantity.data, min_take=form.min_take.data or None,
+                pricing_mode=mode,
+                price=None if mode == "free" else parse_kzt(form.price.data),
+                price_basis=form.price_basis.data,
+                increment=parse_kzt(form.increment.data) if auction else None,
+                reserve_price=parse_kzt(form.reserve_price.data) if auction else None,
+                ends_at=_to_utc(form.ends_at.data) if auction else None,
+                anti_snipe_minutes=(form.anti_snipe_minutes.data or 0) if auction else 0,
+                delivery=form.delivery.data, available_from=form.available_from.data,
+                available_to=form.available_to.data)
+        except DomainError as exc:
+            rollback()
+            error = str(exc)
+        else:
+            commit()
+            flash(_("Черновик лота создан. Проверьте его и опубликуйте."), "success")
+            return redirect(url_for("lots.show_lot", lot_id=lot.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("lots/form.html", form=form, stream=stream, formation=formation,
+                           org=org, error=error, auction_modes=AUCTION_MODES), status
+
+
+def _choose_source():
+    org = current_user.current_org
+    if org is None:
+        flash(_("Сначала зарегистрируйте организацию или вступите в неё."), "info")
+        return redirect(url_for("orgs.list_orgs"))
+    if not current_user.has_org_role(org, OrgRole.manager):
+        abort(403)
+    streams = db.session.scalars(select(WasteStream).where(WasteStream.organization_id == org.id)
+                                 .order_by(WasteStream.name)).all()
+    formations = db.session.scalars(select(Formation).where(Formation.organization_id == org.id)
+                                    .order_by(Formation.name)).all()
+    return render_template("lots/choose.html", org=org, streams=streams, formations=formations)
+
+
+@bp.get("/<int:lot_id>")
+def show_lot(lot_id: int):
+    """The lot's page: public once published; drafts and withdrawn lots for the members only."""
+    lot = _lot(lot_id)
+    events = db.session.scalars(select(LotEvent).where(LotEvent.lot_id == lot.id)
+                                .order_by(LotEvent.id.desc())).all()
+    return render_template("lots/show.html", lot=lot, events=events,
+                           can_manage=lot.can_edit(current_user), publish_form=ActionForm(),
+                           withdraw_form=WithdrawForm(), **_helpers())
+
+
+@bp.post("/<int:lot_id>/publish")
+@login_required
+def publish_lot(lot_id: int):
+    """Publish a draft: its quantity is reserved in the registry."""
+    lot = _lot(lot_id, manage=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ops.publish_lot(lot, actor=current_user)
+    except DomainError as exc:
+        rollback()
+        flash(str(exc), "danger")
+    else:
+        commit()
+        flash(_("Лот опубликован."), "success")
+    return redirect(url_for("lots.show_lot", lot_id=lot_id))
+
+
+@bp.post("/<int:lot_id>/withdraw")
+@login_required
+def withdraw_lot(lot_id: int):
+    """Take the lot off the market, with a reason; its reserve is released."""
+    lot = _lot(lot_id, manage=True)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_("Укажите причину снятия лота."), "danger")
+        return redirect(url_for("lots.show_lot", lot_id=lot_id))
+    try:
+        ops.withdraw_lot(lot, actor=current_user, reason=form.reason.data)
+    except DomainError as exc:
+        rollback()
+        flash(str(exc), "danger")
+    else:
+        commit()
+        flash(_("Лот снят."), "success")
+    return redirect(url_for("lots.show_lot", lot_id=lot_id))
+
+
+@bp.route("/<int:lot_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_lot(lot_id: int):
+    """Change what does not harm bidders; every change goes into the public history."""
+    lot = _lot(lot_id, manage=True)
+    form = EditLotForm(obj=lot)
+    if request.method == "GET":
+        form.quantity.data = _qty_input(lot.quantity)
+        form.min_take.data = _qty_input(lot.min_take)
+    error = None
+    if form.validate_on_submit():
+        try:
+            changed = ops.edit_lot(
+                lot, actor=current_user, title=form.title.data.strip(),
+                description=(form.description.data or "").strip(), quantity=form.quantity.data,
+                min_take=form.min_take.data or None, delivery=form.delivery.data,
+                available_from=form.available_from.data, available_to=form.available_to.data)
+        except DomainError as exc:
+            rollback()
+            if isinstance(exc, ReservationError):
+                form.quantity.errors.append(str(exc))
+            else:
+                error = str(exc)
+            lot = _lot(lot_id, manage=True)
+        else:
+            commit()
+            flash(_("Изменения сохранены.") if changed else _("Изменений нет."), "success")
+            return redirect(url_for("lots.show_lot", lot_id=lot.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("lots/edit.html", form=form, lot=lot, error=error), status
