@@ -16,6 +16,7 @@ from market.cadastre.models import Formation
 from market.core.models import AuditEvent
 from market.extensions import db
 from market.registry import imports
+from market.registry.imports import runner as import_job
 from market.registry.journal import check_balances, record
 from market.registry.models import ImportJob, WasteRecord, WasteStream
 
@@ -220,7 +221,7 @@ def test_a_refusal_in_the_write_pass_rolls_everything_back(client, auth, holder,
         original(self, items)
 
     monkeypatch.setattr(imports.JournalImport, "prepare_write", meanwhile)
-    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(import_job, "CHUNK", 2)
     auth.login(owner.email)
     data = csv_file([
         [stream.id, "generated", "1", "2026-03-01", "", "", "", ""],
@@ -326,7 +327,7 @@ def test_the_uploader_who_lost_the_right_gets_nothing_imported(client, auth, hol
     from market.accounts.models import Membership
 
     auth.login(owner.email)
-    real = imports.process_import
+    real = import_job.process_import
 
     def demoted(job_id, **kw):
         m = db.session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
@@ -334,7 +335,7 @@ def test_the_uploader_who_lost_the_right_gets_nothing_imported(client, auth, hol
         db.session.flush()
         return real(job_id, **kw)
 
-    monkeypatch.setattr(imports, "process_import", demoted)
+    monkeypatch.setattr(import_job, "process_import", demoted)
     upload(client, holder, csv_file([[stream.id, "generated", "1", "2026-03-01"]], JOURNAL_HEADER[:4]),
            "j.csv")
     job = last_job(holder)
@@ -461,8 +462,8 @@ def test_progress_is_committed_from_a_separate_connection(committed_app, monkeyp
 
     app = committed_app
     app.config["UPLOAD_DIR"] = str(tmp_path)
-    monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
-    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(import_job, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(import_job, "CHUNK", 2)
     seen = []
     real_write = imports.Progress.write
 
