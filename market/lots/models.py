@@ -61,6 +61,7 @@ class Lot(db.Model):
     formation_id: Mapped[int | None] = mapped_column(ForeignKey("formation.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
     waste_code: Mapped[str | None] = mapped_column(ForeignKey("waste_code.code6"))
     quantity: Mapped[Decimal] = mapped_column(TONNES)
     unit: Mapped[str] = mapped_column(String(4), default="t")

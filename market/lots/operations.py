@@ -16,6 +16,7 @@ from market.core.timeutil import utcnow
 from market.extensions import db
 from market.lots import reservation
 from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, Lot, LotEvent
+from market.lots.search import refresh_search_text
 from market.registry.journal import parse_quantity
 
 
@@ -137,6 +138,7 @@ def create_lot(org: Organization, *, actor: User, title: str, quantity, pricing_
               increment=increment, reserve_price=reserve_price, ends_at=ends_at,
               anti_snipe_minutes=anti_snipe_minutes,
               mandatory=bool(stream is not None and stream.must_offer_since), **place)
+    refresh_search_text(lot)
     db.session.add(lot)
     db.session.flush()
     _event(lot, "created", actor, quantity=qty, mode=pricing_mode)
@@ -208,6 +210,8 @@ def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
         reservation.check_formation(lot.formation, changes["quantity"][1], exclude_lot_id=lot.id)
     for key, (_old, new) in changes.items():
         setattr(lot, key, new)
+    if {"title", "description", "waste_code"} & set(changes):
+        refresh_search_text(lot)
     if lot.min_take is not None and lot.min_take > lot.quantity:
         raise DomainError(_l("Минимальная партия должна быть больше нуля и не больше лота."))
     if changes:

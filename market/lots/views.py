@@ -23,7 +23,8 @@ from market.lots.forms import AUCTION_MODES, ActionForm, EditLotForm, LotForm, W
 from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, UNITS, Lot, LotEvent
 from market.lots.money import format_kzt, parse_kzt
 from market.lots.reservation import ReservationError
-from market.refdata.models import WasteChapter, WasteCode, _localized
+from market.lots.search import SORTS, search_lots
+from market.refdata.models import WasteChapter, _localized
 from market.registry.models import WasteStream
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
@@ -87,40 +88,46 @@ def _to_utc(value):
 
 @bp.get("/")
 def list_lots():
-    """Published lots, newest first; filters in the query string."""
+    """Published lots: text or waste-code search (`q`), filters and sort order in the query string.
+
+    Pagination: `before=<id>` (keyset) for the newest-first order, `page=` for the others
+    (see market.lots.search).
+    """
     per_page = current_app.config["PAGE_SIZE"]
     args = request.args
-    q = select(Lot).where(Lot.state == "published")
+    query = (args.get("q") or "").strip()[:200]
     region = args.get("region") or ""
     chapter = args.get("chapter") or ""
     mode = args.get("mode") or ""
     hazardous = args.get("hazardous") or ""
     mandatory = args.get("mandatory") == "1"
-    if region:
-        q = q.where(Lot.region_kato == region)
-    if chapter.isdigit() and len(chapter) == 2:
-        q = q.where(Lot.waste_code.like(f"{chapter}%"))
-    if mode in PRICING_MODES:
-        q = q.where(Lot.pricing_mode == mode)
-    if hazardous in ("yes", "no"):
-        q = q.join(WasteCode, WasteCode.code6 == Lot.waste_code).where(
-            WasteCode.hazardous.is_(hazardous == "yes"))
-    if mandatory:
-        q = q.where(Lot.mandatory.is_(True))
-    before = args.get("before", type=int)
-    if before:
-        q = q.where(Lot.id < before)
-    rows = db.session.scalars(q.order_by(Lot.id.desc()).limit(per_page + 1)).all()
-    next_before = rows[per_page - 1].id if len(rows) > per_page else None
+    sort = args.get("sort") or ""
+    if sort not in SORTS:
+        sort = ""
+    effective_sort = sort or ("relevance" if query else "newest")
+    keyset = effective_sort == "newest" or (effective_sort == "relevance" and not query)
+    page = max(args.get("page", type=int) or 1, 1)
+    before = args.get("before", type=int) if keyset else None
+    rows = search_lots(query, region=region, chapter=chapter, mode=mode, hazardous=hazardous,
+                       mandatory=mandatory, sort=sort or None, before=before,
+                       offset=0 if keyset else (page - 1) * per_page, limit=per_page + 1)
+    more = len(rows) > per_page
+    next_before = rows[per_page - 1].id if more and keyset else None
+    next_page = page + 1 if more and not keyset else None
     chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
-    filters = dict(region=region, chapter=chapter, mode=mode, hazardous=hazardous,
-                   mandatory="1" if mandatory else "")
+    filters = dict(q=query, region=region, chapter=chapter, mode=mode, hazardous=hazardous,
+                   mandatory="1" if mandatory else "", sort=sort)
+    sorts = [("", _("По релевантности") if query else _("Сначала новые")),
+             ("newest", _("Сначала новые")), ("ending", _("Скоро завершаются")),
+             ("price", _("Сначала дешёвые"))]
+    if not query:
+        sorts.pop(1)
     return render_template(
-        "lots/list.html", lots=rows[:per_page], next_before=next_before, filters=filters,
-        regions=region_choices(),
+        "lots/list.html", lots=rows[:per_page], next_before=next_before, next_page=next_page,
+        filters=filters, sorts=sorts, regions=region_choices(),
         chapters=options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
                                         for c in chapters]),
-        filtered=any(filters.values()), **_helpers())
+        filtered=any(v for k, v in filters.items() if k != "sort"), **_helpers())
 
 
 @bp.get("/mine")

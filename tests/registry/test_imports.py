@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from market.cadastre.models import Formation
+from market.core.errors import DomainError
 from market.core.models import AuditEvent
 from market.extensions import db
 from market.registry import imports
@@ -171,6 +172,25 @@ def test_balance_rules_apply_in_row_order(client, auth, holder, owner, stream):
     assert [(e["row"], e["column"]) for e in job.errors] == [(4, "quantity")]
     assert "отрицательным" in job.errors[0]["message"] and "6,000" in job.errors[0]["message"]
     assert records(stream) == []
+
+
+def test_the_reserve_of_open_lots_is_kept_with_the_journals_own_message(client, auth, holder, owner,
+                                                                      stream):
+    record(stream, actor=owner, kind="generated", quantity="10", event_date=date(2026, 1, 1))
+    stream.reserved = D("6")  # as open lots hold it
+    db.session.flush()
+    auth.login(owner.email)
+    upload(client, holder, csv_file([[stream.id, "transferred_out", "3", "2026-03-01"],
+                                     [stream.id, "transferred_out", "2", "2026-03-02"]],
+                                    JOURNAL_HEADER[:4]), "j.csv")
+    job = last_job(holder)
+    assert job.status == "failed" and [(e["row"], e["column"]) for e in job.errors] == [(3, "quantity")]
+    assert "7,000" in job.errors[0]["message"] and "6,000" in job.errors[0]["message"]
+    # word for word what the journal itself says in the same state
+    record(stream, actor=owner, kind="transferred_out", quantity="3", event_date=date(2026, 3, 1))
+    with pytest.raises(DomainError) as refused:
+        record(stream, actor=owner, kind="transferred_out", quantity="2", event_date=date(2026, 3, 2))
+    assert job.errors[0]["message"] == str(refused.value)
 
 
 def test_every_bad_row_is_reported_with_its_column(client, auth, holder, owner, stream,

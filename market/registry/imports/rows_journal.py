@@ -202,11 +202,13 @@ class JournalImport(_Import):
                            _l("Остаток «%(name)s» — %(balance)s т; запись на %(qty)s т сделала бы его "
                               "отрицательным."), name=self.streams[sid].name,
                            balance=journal.fmt_t(state[0]), qty=journal.fmt_t(-delta))
-            else:
+            else:  # the journal's own refusal, naming what holds the reserve
+                stream = self.streams[sid]
+                lots = "; ".join(filter(None, (note(stream) for note in journal.RESERVATION_NOTES)))
                 self.error(number, "quantity",
-                           _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах; "
-                              "сначала уменьшите или снимите лоты."),
-                           balance=journal.fmt_t(state[0]), reserved=journal.fmt_t(state[1]))
+                           _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах "
+                              "%(lots)s; сначала уменьшите или снимите лоты."),
+                           balance=journal.fmt_t(state[0]), reserved=journal.fmt_t(state[1]), lots=lots)
             return False
         state[0] += delta
         return True
