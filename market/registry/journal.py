@@ -61,14 +61,42 @@ def record(stream: WasteStream, *, actor: User, kind: str, quantity, event_date:
 
     For a correction, `quantity` is the size of the change and `increase` its direction.
     """
+    _check_stream(stream, actor)
+    kind, qty, delta = _prepare(stream, kind=kind, quantity=quantity, event_date=event_date,
+                                operation_code=operation_code, corrects=corrects,
+                                increase=increase, note=note, today=today)
+    new_balance = _move_balance(stream, delta)
+    rec = WasteRecord(
+        stream_id=stream.id, organization_id=stream.organization_id, site_id=stream.site_id,
+        kind=kind.value, quantity=qty, delta=delta, balance_after=new_balance,
+        event_date=event_date, entered_by_id=actor.id, source=source,
+        operation_code=operation_code or None, counterparty=(counterparty or "").strip() or None,
+        document=(document or "").strip() or None, note=(note or "").strip() or None,
+        corrects_id=corrects.id if corrects else None, idempotency_key=idempotency_key,
+        import_id=import_id)
+    db.session.add(rec)
+    _move_layers(stream, delta, event_date)
+    db.session.flush()
+    if kind is RecordKind.correction:
+        audit.record("journal.correction", rec, actor=actor, organization=stream.organization,
+                     corrects=corrects.id, delta=str(delta), reason=rec.note)
+    return rec
+
+
+def _check_stream(stream: WasteStream, actor: User) -> None:
     if not can_record(stream, actor):
         raise PermissionDenied(_l("Вносить записи могут сотрудники организации (не наблюдатели)."))
+    if stream.needs_passport:
+        raise JournalError(_l("Отход опасный: сначала заполните паспорт опасного отхода."))
+
+
+def _prepare(stream: WasteStream, *, kind, quantity, event_date: date, operation_code=None,
+             corrects=None, increase=None, note=None, today=None) -> tuple[RecordKind, Decimal, Decimal]:
+    """Check one record's own rules; returns (kind, quantity, signed delta)."""
     try:
         kind = RecordKind(kind)
     except ValueError:
         raise JournalError(_l("Неизвестный вид записи.")) from None
-    if stream.needs_passport:
-        raise JournalError(_l("Отход опасный: сначала заполните паспорт опасного отхода."))
     qty = parse_quantity(quantity)
     if qty <= 0:
         raise JournalError(_l("Количество должно быть больше нуля."))
@@ -87,28 +115,10 @@ def record(stream: WasteStream, *, actor: User, kind: str, quantity, event_date:
             raise JournalError(_l("Укажите, почему вносится исправление."))
         if increase is None:
             raise JournalError(_l("Укажите, увеличивает или уменьшает исправление остаток."))
-        delta = qty if increase else -qty
-    else:
-        if corrects is not None:
-            raise JournalError(_l("Ссылку на исправляемую запись имеет только исправление."))
-        delta = qty * kind.sign
-
-    new_balance = _move_balance(stream, delta)
-    rec = WasteRecord(
-        stream_id=stream.id, organization_id=stream.organization_id, site_id=stream.site_id,
-        kind=kind.value, quantity=qty, delta=delta, balance_after=new_balance,
-        event_date=event_date, entered_by_id=actor.id, source=source,
-        operation_code=operation_code or None, counterparty=(counterparty or "").strip() or None,
-        document=(document or "").strip() or None, note=(note or "").strip() or None,
-        corrects_id=corrects.id if corrects else None, idempotency_key=idempotency_key,
-        import_id=import_id)
-    db.session.add(rec)
-    _move_layers(stream, delta, event_date)
-    db.session.flush()
-    if kind is RecordKind.correction:
-        audit.record("journal.correction", rec, actor=actor, organization=stream.organization,
-                     corrects=corrects.id, delta=str(delta), reason=rec.note)
-    return rec
+        return kind, qty, (qty if increase else -qty)
+    if corrects is not None:
+        raise JournalError(_l("Ссылку на исправляемую запись имеет только исправление."))
+    return kind, qty, qty * kind.sign
 
 
 def _check_operation(kind: RecordKind, code: str | None) -> None:
@@ -137,18 +147,23 @@ def _move_balance(stream: WasteStream, delta: Decimal) -> Decimal:
     if result is None:
         current, reserved = db.session.execute(
             select(table.c.balance, table.c.reserved).where(table.c.id == stream.id)).one()
-        if current + delta < 0:
-            raise JournalError(
-                _l("Остаток «%(name)s» — %(balance)s т; запись на %(qty)s т сделала бы его "
-                   "отрицательным."), name=stream.name, balance=fmt_t(current), qty=fmt_t(-delta))
-        lots = "; ".join(filter(None, (note(stream) for note in RESERVATION_NOTES)))
-        raise JournalError(
-            _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах "
-               "%(lots)s; сначала уменьшите или снимите лоты."),
-            balance=fmt_t(current), reserved=fmt_t(reserved), lots=lots)
+        raise refusal(stream, current, reserved, delta)
     set_committed_value(stream, "balance", result.balance)
     set_committed_value(stream, "reserved", result.reserved)
     return result.balance
+
+
+def refusal(stream: WasteStream, current: Decimal, reserved: Decimal, delta: Decimal) -> JournalError:
+    """Why current + delta is refused: below zero, or into what open lots reserve."""
+    if current + delta < 0:
+        return JournalError(
+            _l("Остаток «%(name)s» — %(balance)s т; запись на %(qty)s т сделала бы его "
+               "отрицательным."), name=stream.name, balance=fmt_t(current), qty=fmt_t(-delta))
+    lots = "; ".join(filter(None, (note(stream) for note in RESERVATION_NOTES)))
+    return JournalError(
+        _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах "
+           "%(lots)s; сначала уменьшите или снимите лоты."),
+        balance=fmt_t(current), reserved=fmt_t(reserved), lots=lots)
 
 
 def _move_layers(stream: WasteStream, delta: Decimal, event_date: date) -> None:

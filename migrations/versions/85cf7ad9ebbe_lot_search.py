@@ -13,9 +13,8 @@ structures, created by raw DDL (they are not in the models):
   AFTER INSERT / UPDATE / DELETE triggers on ``lot``. A future batch migration that
   recreates ``lot`` on SQLite drops these triggers: re-create them there.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '85cf7ad9ebbe'

@@ -30,6 +30,7 @@ from market.registry.imports.values import (
     _whole,
     parse_date,
 )
+from market.registry.journal_batch import record_many
 from market.registry.models import RECORD_LABELS, RecordKind, WasteStream
 
 log = logging.getLogger("qaldyq.imports")
@@ -197,18 +198,8 @@ class JournalImport(_Import):
         state = self.state[sid]
         delta = qty * RecordKind(kind).sign
         if state[0] + delta < state[1]:
-            if state[0] + delta < 0:
-                self.error(number, "quantity",
-                           _l("Остаток «%(name)s» — %(balance)s т; запись на %(qty)s т сделала бы его "
-                              "отрицательным."), name=self.streams[sid].name,
-                           balance=journal.fmt_t(state[0]), qty=journal.fmt_t(-delta))
-            else:  # the journal's own refusal, naming what holds the reserve
-                stream = self.streams[sid]
-                lots = "; ".join(filter(None, (note(stream) for note in journal.RESERVATION_NOTES)))
-                self.error(number, "quantity",
-                           _l("Из остатка %(balance)s т уже %(reserved)s т предложено в открытых лотах "
-                              "%(lots)s; сначала уменьшите или снимите лоты."),
-                           balance=journal.fmt_t(state[0]), reserved=journal.fmt_t(state[1]), lots=lots)
+            self.errors.append(RowError(number, "quantity",
+                                        journal.refusal(self.streams[sid], state[0], state[1], delta)))
             return False
         state[0] += delta
         return True
@@ -223,6 +214,18 @@ class JournalImport(_Import):
         self._operations = db.session.scalars(select(Operation)).all()
         self.writer = db.session.get(User, self.actor_id)
         _ = self.writer.memberships
+
+    def write_chunk(self, chunk: list[JournalRow]) -> None:
+        """One batched write per stream (rows keep their order within a stream)."""
+        by_stream: dict[int, list[dict]] = {}
+        for item in chunk:
+            by_stream.setdefault(item.stream_id, []).append({
+                "kind": item.kind, "quantity": item.quantity, "event_date": item.event_date,
+                "operation_code": item.operation_code, "counterparty": item.counterparty,
+                "document": item.document, "note": item.note})
+        for stream_id, entries in by_stream.items():
+            record_many(self.write_streams[stream_id], entries, actor=self.writer,
+                        import_id=self.job_id)
 
     def write(self, item: JournalRow) -> None:
         journal.record(self.write_streams[item.stream_id], actor=self.writer, kind=item.kind,

@@ -203,10 +203,8 @@ class _Import:
                 # No autoflush: the operations flush what they need themselves; this spares
                 # one flush in three (the new record goes out with its stock layer).
                 with db.session.begin_nested(), db.session.no_autoflush:
-                    for n, item in enumerate(chunk, start=start + 1):
-                        self.write(item)
-                        if n % PROGRESS_EVERY == 0:
-                            self.progress.write(writing=True, imported_rows=n)
+                    self.write_chunk(chunk)
+                self.progress.write(writing=True, imported_rows=start + len(chunk))
             except DomainError:
                 self._replay(chunk)
                 if len(self.errors) >= MAX_ERRORS:
@@ -223,6 +221,11 @@ class _Import:
             table = ImportJob.__table__
             db.session.execute(update(table).where(table.c.id == self.job_id)
                                .values(processed_rows=self.checked))
+
+    def write_chunk(self, chunk: list) -> None:
+        """Write the rows of one chunk (importers may batch them)."""
+        for item in chunk:
+            self.write(item)
 
     def _replay(self, chunk) -> None:
         """A chunk was refused: write its rows one by one to name every refused row."""
