@@ -106,16 +106,19 @@ def _text_search(stmt, q: str):
     if dialect == "postgresql":
         db.session.execute(select(func.set_config("pg_trgm.word_similarity_threshold",
                                                   str(SIMILARITY), True)))
-        ru = func.plainto_tsquery("russian", q)
-        simple = func.plainto_tsquery("simple", q)
-        ru_vec = func.to_tsvector("russian", Lot.search_text)
-        simple_vec = func.to_tsvector("simple", Lot.search_text)
+        # The configurations are SQL literals (not bound parameters), so that the expressions
+        # equal those of the GIN indexes even under a prepared statement's generic plan.
+        russian, simple_cfg = literal_column("'russian'"), literal_column("'simple'")
+        ru = func.plainto_tsquery(russian, q)
+        simple = func.plainto_tsquery(simple_cfg, q)
+        ru_vec = func.to_tsvector(russian, Lot.search_text)
+        simple_vec = func.to_tsvector(simple_cfg, Lot.search_text)
         similar = func.word_similarity(q, Lot.search_text)
         title = func.lower(Lot.title)
         stmt = stmt.where(or_(ru_vec.op("@@")(ru), simple_vec.op("@@")(simple),
                               literal(q).op("<%")(Lot.search_text)))
-        title_hit = case((or_(func.to_tsvector("russian", title).op("@@")(ru),
-                              func.to_tsvector("simple", title).op("@@")(simple)), 1.0),
+        title_hit = case((or_(func.to_tsvector(russian, title).op("@@")(ru),
+                              func.to_tsvector(simple_cfg, title).op("@@")(simple)), 1.0),
                          else_=0.0)
         rank = (title_hit + func.word_similarity(q, title) + func.ts_rank(ru_vec, ru)
                 + func.ts_rank(simple_vec, simple) + similar)
