@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask import Response, current_app
 from flask_babel import force_locale, get_locale
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 
 from market.accounts.models import ORG_STATE_LABELS, Organization, User
 from market.cadastre.models import FORMATION_KINDS, FORMATION_STATUSES, Formation
@@ -34,6 +34,7 @@ from market.registry.models import (
     WasteRecord,
     WasteStream,
 )
+from market.registry.oversight import compliance_query, regions_filter, stocks_query
 
 CSV_DELIMITER = ";"
 BATCH = 1000  # rows fetched from the database (and flushed to the client) at a time
@@ -291,14 +292,6 @@ ORG_EXPORTS = {"streams": streams_export, "sites": sites_export, "journal": jour
 
 # officials' lists ---------------------------------------------------------------------------
 
-def _regions_filter(query, column, regions: list[str], region: str):
-    if regions:
-        query = query.where(column.in_(regions))
-    if region:
-        query = query.where(column == region)
-    return query
-
-
 ORGANIZATION_COLUMNS = ("id", "bin", "name", "region_kato", "region", "state", "state_label",
                         "streams", "balance_t", "flagged_streams")
 
@@ -313,7 +306,7 @@ def organizations_export(*, regions: list[str], region: str = "", text: str = ""
     q = (select(Organization.id, Organization.bin, Organization.name, Organization.region_kato,
                 Organization.state, totals.c.streams, totals.c.stock, totals.c.flagged)
          .outerjoin(totals, totals.c.org_id == Organization.id))
-    q = _regions_filter(q, Organization.region_kato, regions, region)
+    q = regions_filter(q, Organization.region_kato, regions, region)
     if text:
         q = q.where(or_(Organization.bin.startswith(text),
                         func.lower(Organization.name).contains(text.lower())))
@@ -330,23 +323,12 @@ def organizations_export(*, regions: list[str], region: str = "", text: str = ""
     return Export(f"organizations-{_stamp()}", ORGANIZATION_COLUMNS, lambda: _stream_rows(q, convert))
 
 
-STOCK_GROUPS = ("region", "chapter", "hazard")
 STOCK_COLUMNS = ("group", "key", "name", "streams", "balance_t", "flagged_streams")
 
 
 def stocks_export(*, regions: list[str], region: str = "", group: str = "region") -> Export:
     """Stock on hand grouped by region, waste chapter or hazard."""
-    if group not in STOCK_GROUPS:
-        group = "region"
-    hazardous = case((WasteCode.hazardous, "hazardous"), else_="non_hazardous")
-    key = {"region": Organization.region_kato, "chapter": WasteCode.chapter, "hazard": hazardous}[group]
-    q = (select(key.label("key"), func.count(WasteStream.id), func.sum(WasteStream.balance),
-                func.count(WasteStream.must_offer_since))
-         .select_from(WasteStream)
-         .join(Organization, WasteStream.organization_id == Organization.id)
-         .join(WasteCode, WasteStream.waste_code == WasteCode.code6)
-         .group_by(key).order_by(func.sum(WasteStream.balance).desc()))
-    q = _regions_filter(q, Organization.region_kato, regions, region)
+    group, q = stocks_query(group, regions, region)
 
     def rows():
         lang = _lang()
@@ -372,11 +354,7 @@ COMPLIANCE_COLUMNS = ("organization_id", "bin", "organization", "region_kato", "
 
 def compliance_export(*, regions: list[str], region: str = "") -> Export:
     """Every stream flagged as stored past its limit."""
-    q = (select(WasteStream, Organization)
-         .join(Organization, WasteStream.organization_id == Organization.id)
-         .where(WasteStream.must_offer_since.is_not(None)))
-    q = _regions_filter(q, Organization.region_kato, regions, region)
-    q = q.order_by(WasteStream.must_offer_since, WasteStream.id)
+    q = compliance_query(regions, region).add_columns(Organization)
 
     def rows():
         purposes = {k: str(v) for k, v in STORAGE_PURPOSES.items()}
