@@ -35,6 +35,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_name(name, type_, parent_names):
+    """Leave out what migrations create with raw DDL: the SQLite FTS5 lot index and its
+    shadow tables, and PostgreSQL's expression indexes for lot search."""
+    raw_ddl = {"table": "lot_fts", "index": "ix_lot_search_"}.get(type_)
+    return not (raw_ddl and name and name.startswith(raw_ddl))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -90,6 +97,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 

@@ -9,8 +9,10 @@ The index behind it is made by raw DDL in migration 85cf7ad9ebbe (not in the mod
 - PostgreSQL: a lot matches when ``to_tsvector('russian', search_text)`` (Russian stems)
   or ``to_tsvector('simple', search_text)`` (Kazakh and any other word as written) matches
   ``plainto_tsquery`` of the query, or when the query is trigram-similar to a part of the
-  text (``word_similarity > 0.4``, GIN ``gin_trgm_ops`` index): this catches typos
-  ("медиплавильный") and Kazakh inflections the Russian stemmer does not know. Rank:
+  text (``word_similarity > 0.4``: the ``<%`` operator, which the GIN ``gin_trgm_ops``
+  index serves, with ``pg_trgm.word_similarity_threshold`` set to 0.4 for the
+  transaction): this catches typos ("медиплавильный") and Kazakh inflections the Russian
+  stemmer does not know. Rank:
   ``ts_rank`` + ``word_similarity``, with a bonus when the title itself matches.
 - SQLite: FTS5 external-content table ``lot_fts`` (tokenizer unicode61) kept by triggers.
   Each query word is stemmed with the Snowball Russian stemmer and searched as a prefix
