@@ -10,6 +10,7 @@ from market.accounts.operations import find_user, hash_password
 from market.core import audit
 from market.core.timeutil import utcnow
 from market.demo.cadastre_world import build_cadastre
+from market.demo.lots_world import build_lots
 from market.demo.registry_world import build_registry
 from market.extensions import db
 from market.refdata.models import Region
@@ -96,4 +97,5 @@ def build_world() -> list[tuple[str, str]]:
         db.session.refresh(user)
     build_registry(users, orgs, date.today())
     build_cadastre(users, orgs)
+    build_lots(users, orgs)
     return [(email, what) for email, _n, what, _r in USERS]
