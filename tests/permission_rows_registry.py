@@ -95,3 +95,4 @@ MATRIX.update({
     "lots.withdraw_lot": ("POST", row(LOGIN, 404, 403, 302, 404, 404)),
 })
 FORMS["lots.withdraw_lot"] = {"reason": "Проверка прав"}
+MATRIX["lots.map_data"] = ("GET", PUBLIC)

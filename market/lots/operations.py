@@ -164,6 +164,7 @@ def publish_lot(lot: Lot, *, actor: User, now: datetime | None = None) -> None:
     _event(lot, "published", actor, quantity=lot.quantity)
     audit.record("lot.published", lot, actor=actor, organization=lot.organization,
                  quantity=str(lot.quantity), mandatory=lot.mandatory)
+    db.session.flush()
 
 
 def withdraw_lot(lot: Lot, *, actor: User, reason: str, now: datetime | None = None) -> None:
@@ -180,6 +181,7 @@ def withdraw_lot(lot: Lot, *, actor: User, reason: str, now: datetime | None = N
     _event(lot, "withdrawn", actor, reason=lot.state_reason)
     audit.record("lot.withdrawn", lot, actor=actor, organization=lot.organization,
                  reason=lot.state_reason)
+    db.session.flush()
 
 
 EDITABLE = ("title", "description", "available_from", "available_to", "delivery", "min_take",
@@ -219,4 +221,5 @@ def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
         _event(lot, "edited", actor, **{k: f"{o} → {n}" for k, (o, n) in changes.items()})
         audit.record("lot.edited", lot, actor=actor, organization=lot.organization,
                      fields=sorted(changes))
+    db.session.flush()
     return sorted(changes)

@@ -17,6 +17,7 @@ from market.core.errors import DomainError
 from market.core.forms import options
 from market.core.timeutil import ALMATY
 from market.core.txn import commit, rollback
+from market.core.web import tonnes_filter
 from market.extensions import db
 from market.lots import operations as ops
 from market.lots.forms import AUCTION_MODES, ActionForm, EditLotForm, LotForm, WithdrawForm
@@ -128,6 +129,29 @@ def list_lots():
         chapters=options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
                                         for c in chapters]),
         filtered=any(v for k, v in filters.items() if k != "sort"), **_helpers())
+
+
+MAP_LIMIT = 2000  # markers on the map of a search; clustering keeps it readable
+
+
+@bp.get("/map.json")
+def map_data():
+    """The lots of the same search as GeoJSON points, for the map of results."""
+    args = request.args
+    rows = search_lots((args.get("q") or "").strip()[:200], region=args.get("region") or "",
+                       chapter=args.get("chapter") or "", mode=args.get("mode") or "",
+                       hazardous=args.get("hazardous") or "", mandatory=args.get("mandatory") == "1",
+                       sort=None, limit=MAP_LIMIT)
+    features = [{
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lot.lon, lot.lat]},
+        "properties": {"title": lot.title, "url": url_for("lots.show_lot", lot_id=lot.id),
+                       "price": price_text(lot), "mode": lot.mode_label,
+                       "quantity": f"{tonnes_filter(lot.quantity)} {UNITS.get(lot.unit, lot.unit)}",
+                       "code": lot.code.code if lot.code else "", "mandatory": lot.mandatory},
+    } for lot in rows if lot.lat is not None and lot.lon is not None]
+    return {"type": "FeatureCollection", "features": features,
+            "truncated": len(rows) >= MAP_LIMIT}
 
 
 @bp.get("/mine")

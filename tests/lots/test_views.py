@@ -182,3 +182,24 @@ def test_my_lots_lists_every_state(client, auth, holder, owner, stocked):
     auth.login(owner.email)
     r = client.get("/lots/mine")
     assert r.status_code == 200 and "Мой черновик" in r.text and "Черновик" in r.text
+
+
+def test_map_of_results_follows_the_search(client, holder, owner, make_stream):
+    from datetime import date as _date
+
+    from market.lots.operations import create_lot, publish_lot
+    from market.registry.journal import record as _record
+
+    s = make_stream()
+    _record(s, actor=owner, kind="generated", quantity="100", event_date=_date(2026, 1, 1))
+    for title in ("Шлак для цемента", "Огарки колчеданные"):
+        publish_lot(create_lot(holder, actor=owner, stream=s, title=title, quantity="10",
+                               pricing_mode="free"), actor=owner)
+    data = client.get("/lots/map.json").get_json()
+    assert {f["properties"]["title"] for f in data["features"]} == {"Шлак для цемента",
+                                                                     "Огарки колчеданные"}
+    point = data["features"][0]["geometry"]["coordinates"]
+    assert point == [74.98, 46.85]  # the site's point, as lon/lat
+    only = client.get("/lots/map.json?q=шлака").get_json()
+    assert [f["properties"]["title"] for f in only["features"]] == ["Шлак для цемента"]
+    assert "lots-map" in client.get("/lots/").get_data(as_text=True)
