@@ -16,7 +16,7 @@ from market.core.forms import options
 from market.core.models import AuditEvent
 from market.core.txn import commit
 from market.extensions import db
-from market.refdata.models import HazardProperty, Operation
+from market.refdata.search import hazards_in_order, operations_in_order
 from market.registry import journal
 from market.registry import operations as ops
 from market.registry.access import (
@@ -34,13 +34,12 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 
 
 def hazard_choices():
-    rows = db.session.scalars(select(HazardProperty).order_by(HazardProperty.code)).all()
-    return options((h.code, f"{h.code} — {h.name_en}") for h in rows)
+    return options((h.code, f"{h.code} — {h.name_en}") for h in hazards_in_order())
 
 
 def operation_choices():
-    rows = db.session.scalars(select(Operation)).all()
-    rows.sort(key=lambda o: (o.code[0] != "R", int(o.code[1:])))
+    by_kind = operations_in_order()
+    rows = by_kind["recovery"] + by_kind["disposal"]
     return options([("", "—")] + [(o.code, f"{o.code} — {o.description_en[:70]}") for o in rows])
 
 
