@@ -87,12 +87,17 @@ def _configure_sqlite(engine) -> None:
 def _register_blueprints(app: Flask) -> None:
     from market.accounts.views_admin import bp as admin_bp
     from market.accounts.views_auth import bp as auth_bp
+    from market.accounts.views_licences import bp as licences_bp
     from market.accounts.views_official import bp as official_bp
     from market.accounts.views_orgs import bp as orgs_bp
     from market.api.setup import init_api
     from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
     from market.lots.views import bp as lots_bp
+    from market.lots.views_files import bp as lot_files_bp
+    from market.lots.views_reports import bp as offer_reports_bp
+    from market.lots.views_saved import bp as saved_bp
+    from market.lots.views_wanted import bp as wanted_bp
     from market.refdata.views import bp as refdata_bp
     from market.registry.views import bp as registry_bp
     from market.registry.views_io import bp as registry_io_bp
@@ -111,7 +116,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(passport_bp)
     app.register_blueprint(cadastre_bp)
     app.register_blueprint(lots_bp)
+    app.register_blueprint(lot_files_bp)
+    app.register_blueprint(saved_bp)
+    app.register_blueprint(wanted_bp)
+    app.register_blueprint(offer_reports_bp)
+    app.register_blueprint(licences_bp)
     init_api(app)
+    import market.lots.jobs
     import market.registry.jobs  # noqa: F401  (periodic tasks known to web and consumer)
     from market.lots.reservation import install as install_lot_notes
 

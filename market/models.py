@@ -1,10 +1,24 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
-from market.accounts.models import Invitation, JoinRequest, Membership, Organization, User
+from market.accounts.models import (
+    Invitation,
+    JoinRequest,
+    Licence,
+    Membership,
+    Organization,
+    User,
+)
 from market.api.models import ApiToken, IdempotencyRecord
 from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
-from market.lots.models import Lot, LotEvent
+from market.lots.models import Lot, LotEvent, LotFile, OfferReport
+from market.lots.models_interest import (
+    SavedSearch,
+    SavedSearchHit,
+    WantedMatch,
+    WantedPost,
+    Watch,
+)
 from market.refdata.models import (
     HazardProperty,
     Operation,
@@ -32,21 +46,29 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "JoinRequest",
+    "Licence",
     "Lot",
     "LotEvent",
+    "LotFile",
     "Membership",
     "Notification",
+    "OfferReport",
     "Operation",
     "Organization",
     "OutboxEmail",
     "Passport",
     "Region",
+    "SavedSearch",
+    "SavedSearchHit",
     "Site",
     "StockLayer",
     "User",
+    "WantedMatch",
+    "WantedPost",
     "WasteChapter",
     "WasteCode",
     "WasteRecord",
     "WasteStream",
     "WasteSubchapter",
+    "Watch",
 ]

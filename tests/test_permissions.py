@@ -7,7 +7,9 @@ inside the test's rolled-back transaction, so destructive POSTs are safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,7 +21,12 @@ from market.accounts.operations import _reset_fingerprint
 from market.accounts.tokens import make_token
 from market.core.models import OutboxEmail
 from market.extensions import db
-from tests import permission_rows_registry as registry_rows
+
+# Rows of the other domains live in tests/permission_rows_*.py: each module has MATRIX and may
+# have FORMS, SETUP, EFFECTS, URL_ARGUMENTS and build(world) -> {url argument: value} (objects
+# it adds to the world).
+ROW_MODULES = [importlib.import_module(f"tests.{path.stem}")
+               for path in sorted(Path(__file__).parent.glob("permission_rows_*.py"))]
 
 ROLES = ("anonymous", "outsider", "member", "owner", "official", "admin")
 
@@ -80,11 +87,11 @@ MATRIX: dict[str, tuple[str, dict]] = {
     "admin.show_mail":             ("GET",  row(LOGIN, 403,     403,   403,  403,     200)),
 }
 
-MATRIX.update(registry_rows.MATRIX)
+for _module in ROW_MODULES:
+    MATRIX.update(_module.MATRIX)
 
 # Valid-looking forms for the POST rows, so that the status reflects authorisation.
 FORMS = {
-    **registry_rows.FORMS,
     "main.set_language": {"lang": "kk"},
     "orgs.invite_member": {"email": "newcomer@example.kz", "role": "member"},
     "orgs.change_member_role": {"role": "manager"},
@@ -92,6 +99,8 @@ FORMS = {
     "official.review_organization": {"action": "verify", "reason": ""},
     "admin.toggle_user_active": {"active": "0"},
 }
+for _module in ROW_MODULES:
+    FORMS.update(getattr(_module, "FORMS", {}))
 
 
 @dataclass
@@ -117,6 +126,7 @@ class World:
     token: object
     import_job: object
     lot: object  # a draft from the stream
+    extra_values: dict = field(default_factory=dict)  # from the row modules' build(world)
 
     @property
     def users(self) -> dict[str, User | None]:
@@ -151,12 +161,15 @@ class World:
             "lot_id": self.lot.id,
             "fmt": "csv",
             "what": "stocks" if endpoint == "registry_io.export_official" else "journal",
+            **self.extra_values,
         }
 
 
 URL_ARGUMENTS = {"org_id", "member_id", "inv_id", "request_id", "user_id", "mail_id", "token",
                  "site_id", "stream_id", "record_id", "code6", "formation_id", "assay_id",
                  "token_id", "job_id", "fmt", "what", "lot_id"}
+for _module in ROW_MODULES:
+    URL_ARGUMENTS |= set(getattr(_module, "URL_ARGUMENTS", ()))
 
 
 @pytest.fixture
@@ -190,12 +203,17 @@ def world(app, create_user, create_org, add_member, create_official):
                            stored_path="/nonexistent/j.csv", status="done", created_by_id=owner.id)
     db.session.add_all([token, import_job])
     db.session.flush()
-    return World(site=site, stream=stream, record=record, formation=formation, assay=assay, lot=lot,
-                 token=token, import_job=import_job,
-                 org=org, owner=owner, member=member, colleague=colleague,
-                 colleague_id=colleague.id, outsider=outsider,
-                 official=official, admin=admin, applicant=applicant, subject=subject,
-                 invitation=invitation, join_request=join_request, mail=mail)
+    w = World(site=site, stream=stream, record=record, formation=formation, assay=assay, lot=lot,
+              token=token, import_job=import_job,
+              org=org, owner=owner, member=member, colleague=colleague,
+              colleague_id=colleague.id, outsider=outsider,
+              official=official, admin=admin, applicant=applicant, subject=subject,
+              invitation=invitation, join_request=join_request, mail=mail)
+    for module in ROW_MODULES:
+        if hasattr(module, "build"):
+            w.extra_values.update(module.build(w))
+    db.session.flush()
+    return w
 
 
 def _registry_objects(org, owner):
@@ -238,6 +256,8 @@ SETUP = {
     "orgs.resubmit_org": _reject,
     "orgs.switch_org": _forget_current_org,
 }
+for _module in ROW_MODULES:
+    SETUP.update(getattr(_module, "SETUP", {}))
 
 
 def _membership_exists(membership_id: int) -> bool:
@@ -269,6 +289,8 @@ EFFECTS = {
     "official.review_organization": (lambda w, user: w.org.state == "verified", {"official"}),
     "admin.toggle_user_active": (lambda w, user: w.subject.active is False, {"admin"}),
 }
+for _module in ROW_MODULES:
+    EFFECTS.update(getattr(_module, "EFFECTS", {}))
 
 
 def _is_login_redirect(response) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.core.timeutil import utcnow
@@ -271,3 +271,45 @@ class JoinRequest(db.Model):
 
     organization = relationship("Organization")
     user = relationship("User", foreign_keys=[user_id])
+
+
+class Licence(db.Model):
+    """A processing licence of an organisation: which waste (codes or chapters) and which
+    R/D operations it covers, and for how long.
+
+    ``scopes`` holds classifier prefixes written as digits: "10" (a chapter), "1002" (a
+    sub-chapter) or "100201" (one code). ``operations`` holds Basel codes ("R4", "D10").
+    """
+
+    __tablename__ = "licence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(200), default="")
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # None: without an end date
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    operations: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization = relationship("Organization")
+
+    def valid_on(self, day: date) -> bool:
+        return (self.revoked_at is None and self.valid_from <= day
+                and (self.valid_to is None or day <= self.valid_to))
+
+    def covers(self, code6: str | None, operation: str | None = None, *,
+               on: date | None = None) -> bool:
+        """True when the licence is valid on ``on`` (default today, Almaty) and covers the
+        waste code (and the R/D operation, when one is given)."""
+        from market.core.timeutil import today_almaty
+
+        if not code6 or not self.valid_on(on or today_almaty()):
+            return False
+        if operation and operation not in (self.operations or []):
+            return False
+        return any(code6.startswith(p) for p in (self.scopes or []))

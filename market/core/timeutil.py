@@ -21,3 +21,8 @@ def aware(value: datetime | None) -> datetime | None:
 
 def to_almaty(value: datetime) -> datetime:
     return aware(value).astimezone(ALMATY)
+
+
+def today_almaty():
+    """Today's date in Kazakhstan (Asia/Almaty): what licence and availability dates mean."""
+    return to_almaty(utcnow()).date()

@@ -131,3 +131,59 @@ class LotEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     kind: Mapped[str] = mapped_column(String(16))
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+FILE_KINDS = {"document": _l("Документ (PDF)"), "photo": _l("Фотография")}
+
+
+class LotFile(db.Model):
+    """A document (PDF: lab analysis, passport) or photo of a lot. The bytes live in the
+    file storage (market.core.storage) under ``storage_key``, never in the database."""
+
+    __tablename__ = "lot_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lot = relationship("Lot")
+
+
+class OfferReport(db.Model):
+    """"Offered, no taker": the evidence a holder keeps when a mandatory offer closed without
+    a taker — what was offered, for how long, and the interest it drew."""
+
+    __tablename__ = "offer_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("waste_stream.id"), index=True)
+    region_kato: Mapped[str] = mapped_column(ForeignKey("region.kato"))
+    waste_code: Mapped[str | None] = mapped_column(String(6))
+    quantity: Mapped[Decimal] = mapped_column(TONNES)
+    unit: Mapped[str] = mapped_column(String(4), default="t")
+    pricing_mode: Mapped[str] = mapped_column(String(12))
+    price: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    how_closed: Mapped[str] = mapped_column(String(12))  # expired | withdrawn
+    views: Mapped[int] = mapped_column(default=0)
+    requests: Mapped[int] = mapped_column(default=0)
+    bids: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lot = relationship("Lot")
+    organization = relationship("Organization")
+    region = relationship("Region")
+
+    @property
+    def days_offered(self) -> int:
+        return (self.closed_at - self.published_at).days

@@ -13,6 +13,7 @@ from market.core import audit
 from market.core.errors import DomainError, PermissionDenied
 from market.core.statemachine import StateMachine
 from market.core.timeutil import utcnow
+from market.core.txn import after_commit
 from market.extensions import db
 from market.lots import reservation
 from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, Lot, LotEvent
@@ -165,6 +166,13 @@ def publish_lot(lot: Lot, *, actor: User, now: datetime | None = None) -> None:
     audit.record("lot.published", lot, actor=actor, organization=lot.organization,
                  quantity=str(lot.quantity), mandatory=lot.mandatory)
     db.session.flush()
+    after_commit(_announce, lot.id)
+
+
+def _announce(lot_id: int) -> None:
+    from market.lots.jobs import lot_published
+
+    lot_published(lot_id)
 
 
 def withdraw_lot(lot: Lot, *, actor: User, reason: str, now: datetime | None = None) -> None:
