@@ -77,6 +77,11 @@ class Config:
     MANDATORY_OFFER_DAYS = int(os.environ.get("MANDATORY_OFFER_DAYS", "14"))
     ANTI_SNIPE_MAX_MINUTES = int(os.environ.get("ANTI_SNIPE_MAX_MINUTES", "30"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Where uploaded files live (market.core.storage): "local" (UPLOAD_DIR) or "module:factory".
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    LOT_DOCUMENT_MAX_BYTES = int(os.environ.get("LOT_DOCUMENT_MAX_MB", "10")) * 1024 * 1024
+    LOT_PHOTO_MAX_BYTES = int(os.environ.get("LOT_PHOTO_MAX_MB", "5")) * 1024 * 1024
+    LOT_MAX_FILES = int(os.environ.get("LOT_MAX_FILES", "20"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (client IPs for rate limits and the audit trail). 0 in development.

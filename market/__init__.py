@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from market.api.setup import init_api
     from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
+    from market.lots.sitemap import bp as sitemap_bp
     from market.lots.views import bp as lots_bp
     from market.lots.views_files import bp as lot_files_bp
     from market.lots.views_reports import bp as offer_reports_bp
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(saved_bp)
     app.register_blueprint(wanted_bp)
     app.register_blueprint(offer_reports_bp)
+    app.register_blueprint(sitemap_bp)
     app.register_blueprint(licences_bp)
     init_api(app)
     import market.lots.jobs

@@ -9,6 +9,7 @@ from market.accounts.models import (
     User,
 )
 from market.api.models import ApiToken, IdempotencyRecord
+from market.auctions.models import Auction, Bid, BidEvent
 from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
 from market.lots.models import Lot, LotEvent, LotFile, OfferReport
@@ -39,7 +40,10 @@ from market.registry.models import (
 __all__ = [
     "ApiToken",
     "Assay",
+    "Auction",
     "AuditEvent",
+    "Bid",
+    "BidEvent",
     "Formation",
     "HazardProperty",
     "IdempotencyRecord",

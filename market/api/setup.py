@@ -24,8 +24,11 @@ SPEC_OPTIONS = {
         "Registry of waste of one organisation, for its own systems. Authenticate with "
         "`Authorization: Bearer qdq_…` (tokens are issued by the organisation's owner or managers "
         "on its API tokens page). Reading needs the scope `registry:read`, writing "
-        "`registry:write`. Errors are JSON `{code, status, message[, errors]}`, the message in the "
-        "language of `Accept-Language` (ru, kk, en). Quantities are decimal strings in tonnes.")},
+        "`registry:write`. Published lots of the exchange are read and searched without a token "
+        "(with one, each lot names its holder); creating, publishing and withdrawing the "
+        "organisation's lots needs `lots:write`. Errors are JSON `{code, status, message[, errors]}`, "
+        "the message in the language of `Accept-Language` (ru, kk, en). Quantities are decimal "
+        "strings in tonnes, money integers in tiyn (1 ₸ = 100 tiyn), times ISO 8601 in UTC.")},
     "security": [{"bearerAuth": []}],
 }
 
@@ -35,6 +38,8 @@ TAGS = (
     ("Streams", "One kind of waste at one site, with its balance and storage-time flags."),
     ("Balances", "Balances summed per stream, per site and per organisation."),
     ("Records", "The append-only waste journal of a stream."),
+    ("Lots", "Lots of the exchange: public search and reading; drafts, publication and withdrawal "
+             "of the token organisation's lots."),
 )
 
 
@@ -51,6 +56,7 @@ class QaldyqApi(Api):
 
 def init_api(app: Flask) -> None:
     """Register the API blueprints and serve the OpenAPI document at /api/v1/openapi.json."""
+    from market.api.lots import bp as lots_bp
     from market.api.views import bp
     from market.api.views_tokens import bp as tokens_bp
 
@@ -65,6 +71,7 @@ def init_api(app: Flask) -> None:
     for name, description in TAGS:
         api.spec.tag({"name": name, "description": description})
     api.register_blueprint(bp)
+    api.register_blueprint(lots_bp)
     app.register_blueprint(tokens_bp)
 
     json_for_api_paths(app)

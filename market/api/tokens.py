@@ -30,6 +30,7 @@ TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a min
 SCOPE_LABELS = {
     "registry:read": _l("Чтение реестра: площадки, потоки, остатки, журнал"),
     "registry:write": _l("Запись в журнал отходов"),
+    "lots:write": _l("Лоты биржи: создание, публикация и снятие, чтение своих черновиков"),
 }
 
 

@@ -30,6 +30,7 @@ from market.cadastre.geo import centroid, polygon_area_ha, validate_outline
 from market.cadastre.models import FORMATION_KINDS, FORMATION_STATUSES, Assay, Formation
 from market.core.errors import DomainError, PermissionDenied
 from market.core.txn import commit
+from market.core.web import db_int
 from market.extensions import db
 from market.refdata.models import Region
 from market.registry.access import can_view_registry
@@ -81,7 +82,7 @@ def _filters() -> dict:
     region = args.get("region", "")
     kind = args.get("kind", "")
     status = args.get("status", "")
-    org = args.get("org", type=int)
+    org = args.get("org", type=db_int)
     org = org if org and 0 < org <= MAX_ID else None
     known_region = len(region) == 9 and region.isdigit() and db.session.get(Region, region) is not None
     return {"region": region if known_region else "",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from market.core.models import AuditEvent
 from market.core.timeutil import ALMATY
+from market.core.web import db_int
 from market.extensions import db
 
 
@@ -53,7 +54,7 @@ def audit_page(*, organization=None, per_page: int = 25, region_katos=None):
     """Render the log with keyset pagination on id (newest first)."""
     args = request.args
     q = audit_query(organization=organization, args=args, region_katos=region_katos)
-    before = args.get("before", type=int)
+    before = args.get("before", type=db_int)
     if before:
         q = q.where(AuditEvent.id < before)
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(per_page + 1)).all()

@@ -176,3 +176,12 @@ def register_web_hooks(app: Flask) -> None:
         rollback()
         return _page(500, _l("Ошибка на сервере"), _l(
             "Что-то пошло не так. Мы уже знаем об ошибке; попробуйте позже."))
+
+
+def db_int(value) -> int:
+    """int() for ids, pages and cursors from a request: refuses what no INTEGER column holds,
+    so `request.args.get("before", type=db_int)` gives the default instead of an overflow."""
+    number = int(value)
+    if not -(2**31) < number < 2**31:
+        raise ValueError("out of range")
+    return number

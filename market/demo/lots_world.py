@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from market.accounts.models import Organization, User
 from market.core.timeutil import utcnow
+from market.demo.lot_files_world import attach_demo_files
 from market.extensions import db
 from market.lots.operations import create_lot, publish_lot
 from market.registry.models import WasteStream
@@ -23,6 +24,7 @@ def build_lots(users: dict[str, User], orgs: dict[str, Organization]) -> None:
                                   "Подходит для цемента и абразивов. Самовывоз ж/д транспортом.",
                       quantity="50000", min_take="1000", pricing_mode="fixed", price=150_000,
                       price_basis="per_t", delivery="pickup")
+    attach_demo_files(slag, smelter)  # a lab analysis (PDF) and a photo
     publish_lot(slag, actor=smelter)
     dust = create_lot(org, actor=smelter, stream=streams["100603"],
                       title="Пыль газоочистки (Pb, Zn) — обязательное предложение",

@@ -12,6 +12,7 @@ from market.core.timeutil import utcnow
 from market.demo.cadastre_world import build_cadastre
 from market.demo.lots_world import build_lots
 from market.demo.registry_world import build_registry
+from market.demo.wanted_world import build_wanted
 from market.extensions import db
 from market.refdata.models import Region
 
@@ -97,5 +98,33 @@ def build_world() -> list[tuple[str, str]]:
         db.session.refresh(user)
     build_registry(users, orgs, date.today())
     build_cadastre(users, orgs)
+    build_licences(users, orgs)
     build_lots(users, orgs)
+    build_wanted(users, orgs)
     return [(email, what) for email, _n, what, _r in USERS]
+
+
+ISSUER = "Комитет экологического регулирования и контроля МЭПР РК"
+
+# owner e-mail, number, valid from, valid to, scopes as written, R/D operations, note
+LICENCES = [
+    # The cement kiln burns waste oils and RDF as fuel: it may not take the smelter's dust.
+    ("cement@qaldyq.kz", "KZ72VEG00012345", date(2023, 3, 15), None, "13 02, 13 05, 19 12 11*",
+     ["R1", "R5", "D10"], "Совместное сжигание во вращающейся печи, до 30 000 т/год."),
+    # The battery recycler's lead smelter: batteries, lead slags and the copper smelter's
+    # Pb/Zn dust (10 06 03*), which it may take; an older licence has expired.
+    ("battery@qaldyq.kz", "KZ15VEG00067890", date(2024, 6, 1), None,
+     "16 06 01*, 16 06 06*, 20 01 33*, 10 04, 10 06 03*", ["R4", "R6", "R13"],
+     "Вторичный свинец: аккумуляторы, шлаки и пыли, до 25 000 т/год."),
+    ("battery@qaldyq.kz", "KZ03VEG00001122", date(2019, 4, 1), date(2024, 5, 31), "16 06 01*",
+     ["R4", "R13"], "Прежняя лицензия, заменена KZ15VEG00067890."),
+]
+
+
+def build_licences(users: dict[str, User], orgs: dict[str, Organization]) -> None:
+    """Licences of the demo processors (market.accounts.licences checks them as a user would)."""
+    from market.accounts.licences import add_licence
+
+    for owner, number, start, end, scopes, operations, note in LICENCES:
+        add_licence(orgs[owner], actor=users[owner], number=number, issued_by=ISSUER,
+                    valid_from=start, valid_to=end, scopes=scopes, operations=operations, note=note)

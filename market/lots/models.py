@@ -36,6 +36,11 @@ PRICE_BASES = {"per_t": _l("за тонну"), "per_lot": _l("за весь ло
 UNITS = {"t": _l("т"), "m3": _l("м³")}
 
 
+def months_in(start: date, end: date) -> int:
+    """Calendar months from start's month to end's month, both included."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
 class Lot(db.Model):
     """An offer of waste from a stream's balance, or of a formation (TMO)."""
 
@@ -114,6 +119,29 @@ class Lot(db.Model):
     def hazardous(self) -> bool:
         return bool(self.code and self.code.hazardous)
 
+    @property
+    def is_recurring(self) -> bool:
+        """A recurring supply: `monthly_quantity` tonnes a month from `supply_from` to `supply_to`."""
+        return self.monthly_quantity is not None
+
+    @property
+    def supply_months(self) -> int | None:
+        if not self.is_recurring or self.supply_from is None or self.supply_to is None:
+            return None
+        return months_in(self.supply_from, self.supply_to)
+
+    @property
+    def reserve_quantity(self) -> Decimal:
+        """What the registry holds back while the lot is open.
+
+        A one-off lot reserves its whole quantity. A recurring supply from a stream reserves the
+        first month's quantity only: the later months come from waste not generated yet, which
+        no balance can hold. A formation's tonnage exists already, so its lots reserve the total.
+        """
+        if self.is_recurring and self.stream_id is not None:
+            return self.monthly_quantity
+        return self.quantity
+
     def can_edit(self, user) -> bool:
         from market.accounts.models import OrgRole
 
@@ -156,11 +184,16 @@ class LotFile(db.Model):
     lot = relationship("Lot")
 
 
+HOW_CLOSED = {"expired": _l("Срок предложения истёк"),
+              "withdrawn": _l("Снято держателем после минимального срока")}
+
+
 class OfferReport(db.Model):
     """"Offered, no taker": the evidence a holder keeps when a mandatory offer closed without
     a taker — what was offered, for how long, and the interest it drew."""
 
     __tablename__ = "offer_report"
+    __table_args__ = (Index("ix_offer_report_region_closed", "region_kato", "closed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), unique=True)
@@ -187,3 +220,13 @@ class OfferReport(db.Model):
     @property
     def days_offered(self) -> int:
         return (self.closed_at - self.published_at).days
+
+    @property
+    def how_closed_label(self) -> str:
+        return str(HOW_CLOSED.get(self.how_closed, self.how_closed))
+
+    def can_view(self, user) -> bool:
+        """The holder's members, officials of the report's region, admins."""
+        return bool(user.is_authenticated and (
+            user.is_admin or user.official_covers(self.region_kato)
+            or user.membership_in(self.organization)))

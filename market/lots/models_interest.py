@@ -78,8 +78,14 @@ class SavedSearch(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     alerts: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copies of the simple filters of ``params`` (written once, when saved): a new lot looks up
+    # the searches it may match through these indexes (market.lots.saved.match_new_lot).
+    region_kato: Mapped[str | None] = mapped_column(String(9), index=True)
+    code_prefix: Mapped[str | None] = mapped_column(String(6), index=True)  # 2, 4 or 6 digits
+    pricing_mode: Mapped[str | None] = mapped_column(String(12))
 
     user = relationship("User")
+    organization = relationship("Organization")
 
 
 class SavedSearchHit(db.Model):

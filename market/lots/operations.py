@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,14 +12,15 @@ from flask_babel import lazy_gettext as _l
 from market.accounts.models import Organization, OrgRole, User
 from market.core import audit
 from market.core.errors import DomainError, PermissionDenied
+from market.core.locking import lock_for_update
 from market.core.statemachine import StateMachine
 from market.core.timeutil import utcnow
 from market.core.txn import after_commit
 from market.extensions import db
-from market.lots import reservation
-from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, Lot, LotEvent
+from market.lots import reservation, watch
+from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, Lot, LotEvent, months_in
 from market.lots.search import refresh_search_text
-from market.registry.journal import parse_quantity
+from market.registry.journal import fmt_t, parse_quantity
 
 
 def _verified(lot, **_):
@@ -93,6 +95,33 @@ def _check_terms(*, quantity: Decimal, min_take, pricing_mode: str, price, incre
         raise DomainError(_l("Резервная цена не может быть ниже начальной."))
 
 
+MIN_SUPPLY_MONTHS, MAX_SUPPLY_MONTHS = 2, 120
+
+
+def recurring_supply(monthly, supply_from: date | None, supply_to: date | None):
+    """A recurring supply as (tonnes a month, first day, last day, total tonnes).
+
+    The period is whole calendar months, from supply_from's month to supply_to's month (2 to
+    120 months); the lot's quantity is the total, monthly x months. What the registry reserves
+    is the first month only (Lot.reserve_quantity): later months come from future generation.
+    """
+    monthly = parse_quantity(monthly)
+    if monthly <= 0:
+        raise DomainError(_l("Количество в месяц должно быть больше нуля."))
+    if not (supply_from and supply_to):
+        raise DomainError(_l("Для регулярной поставки укажите период: первый и последний месяц."))
+    start = supply_from.replace(day=1)
+    end = supply_to.replace(day=calendar.monthrange(supply_to.year, supply_to.month)[1])
+    months = months_in(start, end)
+    if months < MIN_SUPPLY_MONTHS:
+        raise DomainError(_l("Период регулярной поставки — не меньше двух месяцев, последний месяц "
+                             "позже первого. Для одной партии выберите разовую поставку."))
+    if months > MAX_SUPPLY_MONTHS:
+        raise DomainError(_l("Период регулярной поставки — не больше %(n)s месяцев."),
+                          n=MAX_SUPPLY_MONTHS)
+    return monthly, start, end, monthly * months
+
+
 def create_lot(org: Organization, *, actor: User, title: str, quantity, pricing_mode: str,
                stream=None, formation=None, description: str = "", min_take=None,
                price: int | None = None, increment: int | None = None,
@@ -102,7 +131,11 @@ def create_lot(org: Organization, *, actor: User, title: str, quantity, pricing_
                available_to: date | None = None, monthly_quantity=None,
                supply_from: date | None = None, supply_to: date | None = None,
                now: datetime | None = None) -> Lot:
-    """A draft lot from a stream of the organisation, or from one of its formations."""
+    """A draft lot from a stream of the organisation, or from one of its formations.
+
+    A recurring supply gives `monthly_quantity` and the period instead of a one-off quantity
+    (see recurring_supply); `quantity` may then be omitted: it is the total over the period.
+    """
     _require_manager(org, actor)
     if (stream is None) == (formation is None):
         raise DomainError(_l("Лот создаётся из потока отходов или из объекта ТМО."))
@@ -110,11 +143,22 @@ def create_lot(org: Organization, *, actor: User, title: str, quantity, pricing_
     if source.organization_id != org.id:
         raise PermissionDenied(_l("Можно предлагать только отходы и ТМО своей организации."))
     now = now or utcnow()
-    qty = parse_quantity(quantity)
     min_take = parse_quantity(min_take) if min_take not in (None, "") else None
-    monthly = parse_quantity(monthly_quantity) if monthly_quantity not in (None, "") else None
-    if monthly is not None and not (supply_from and supply_to and supply_from < supply_to):
-        raise DomainError(_l("Для регулярной поставки укажите период: начало раньше конца."))
+    monthly = None
+    if monthly_quantity not in (None, ""):
+        monthly, supply_from, supply_to, qty = recurring_supply(monthly_quantity, supply_from,
+                                                                supply_to)
+        if quantity not in (None, "") and parse_quantity(quantity) != qty:
+            raise DomainError(_l("Количество регулярной поставки — это объём в месяц, умноженный "
+                                 "на число месяцев: %(total)s т."), total=fmt_t(qty))
+        if min_take is not None and min_take > monthly:
+            raise DomainError(_l("Минимальная партия регулярной поставки не больше объёма в месяц."))
+    else:
+        if supply_from or supply_to:
+            raise DomainError(_l("Период поставки указывается только для регулярной поставки."))
+        if quantity in (None, ""):
+            raise DomainError(_l("Укажите количество."))
+        qty = parse_quantity(quantity)
     if available_from and available_to and available_from > available_to:
         raise DomainError(_l("Дата начала доступности позже даты окончания."))
     max_snipe = current_app.config["ANTI_SNIPE_MAX_MINUTES"]
@@ -150,12 +194,13 @@ def create_lot(org: Organization, *, actor: User, title: str, quantity, pricing_
 def publish_lot(lot: Lot, *, actor: User, now: datetime | None = None) -> None:
     """Publish a draft: the quantity is reserved against the registry in the same transaction."""
     _require_manager(lot.organization, actor)
+    lock_for_update(lot)  # a double-clicked "publish": the second waits, then finds it published
     now = now or utcnow()
     LOT_FLOW.check(lot, "publish")
     if lot.ends_at is not None and lot.ends_at <= now:
         raise DomainError(_l("Время окончания торгов уже прошло: измените его."))
     if lot.stream is not None:
-        reservation.reserve(lot.stream, lot.quantity)
+        reservation.reserve(lot.stream, lot.reserve_quantity)
         lot.mandatory = lot.stream.must_offer_since is not None
     else:
         reservation.check_formation(lot.formation, lot.quantity, exclude_lot_id=lot.id)
@@ -180,20 +225,50 @@ def withdraw_lot(lot: Lot, *, actor: User, reason: str, now: datetime | None = N
     _require_manager(lot.organization, actor)
     if not (reason or "").strip():
         raise DomainError(_l("Укажите причину снятия лота."))
+    lock_for_update(lot)  # the closing job racing a withdrawal: one wins, the other is refused
     was_open = lot.state == "published"
     LOT_FLOW.fire(lot, "withdraw", now=now)
     if was_open and lot.stream is not None:
-        reservation.release(lot.stream, lot.quantity)
+        reservation.release(lot.stream, lot.reserve_quantity)
     lot.state_reason = reason.strip()
     lot.closed_at = lot.updated_at = now or utcnow()
     _event(lot, "withdrawn", actor, reason=lot.state_reason)
     audit.record("lot.withdrawn", lot, actor=actor, organization=lot.organization,
                  reason=lot.state_reason)
+    if was_open:
+        watch.notify_watchers(lot, watch.withdrawn_text(lot), actor=actor)
+    if was_open and lot.mandatory:  # after its minimum period (the guard): offered, no taker
+        from market.lots.closing import record_no_taker
+
+        record_no_taker(lot, how_closed="withdrawn", now=lot.closed_at, actor=actor)
     db.session.flush()
 
 
 EDITABLE = ("title", "description", "available_from", "available_to", "delivery", "min_take",
-            "quantity")
+            "quantity", "monthly_quantity", "supply_from", "supply_to")
+SUPPLY_FIELDS = ("monthly_quantity", "supply_from", "supply_to")
+
+
+def _supply_fields(lot: Lot, fields: dict) -> dict:
+    """The edited fields with a recurring supply normalised and its total as the quantity.
+
+    Whether a lot is a one-off or a recurring supply is chosen when it is created.
+    """
+    fields = dict(fields)
+    if not lot.is_recurring:
+        if any(fields.pop(key, None) not in (None, "") for key in SUPPLY_FIELDS):
+            raise DomainError(_l("Вид поставки (разовая или регулярная) выбирается при создании "
+                                 "лота."))
+        return fields
+    monthly, start, end, total = recurring_supply(
+        fields.pop("monthly_quantity", lot.monthly_quantity),
+        fields.pop("supply_from", lot.supply_from), fields.pop("supply_to", lot.supply_to))
+    quantity = fields.pop("quantity", None)
+    if quantity not in (None, "") and parse_quantity(quantity) != total:
+        raise DomainError(_l("Количество регулярной поставки — это объём в месяц, умноженный "
+                             "на число месяцев: %(total)s т."), total=fmt_t(total))
+    fields.update(monthly_quantity=monthly, supply_from=start, supply_to=end, quantity=total)
+    return fields
 
 
 def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
@@ -204,30 +279,41 @@ def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
     unknown = set(fields) - set(EDITABLE)
     if unknown and lot.state == "published":
         raise DomainError(_l("После публикации нельзя менять способ продажи и правила торгов."))
+    fields = _supply_fields(lot, fields)
     changes = {}
     for key, value in fields.items():
-        if key in ("quantity", "min_take") and value not in (None, ""):
-            value = parse_quantity(value)
+        if key in ("quantity", "min_take"):
+            if key == "quantity" and value in (None, ""):
+                raise DomainError(_l("Укажите количество."))
+            value = parse_quantity(value) if value not in (None, "") else None
         if getattr(lot, key) != value:
             changes[key] = (getattr(lot, key), value)
-    if "quantity" in changes and lot.state == "published" and lot.stream is not None:
-        old, new = changes["quantity"]
-        if new > old:
-            reservation.reserve(lot.stream, new - old)
-        else:
-            reservation.release(lot.stream, old - new)
+    new = {k: changes[k][1] if k in changes else getattr(lot, k)
+           for k in ("quantity", "min_take", "monthly_quantity")}
+    if new["min_take"] is not None and not (
+            0 < new["min_take"] <= min(new["quantity"], new["monthly_quantity"] or new["quantity"])):
+        raise DomainError(_l("Минимальная партия должна быть больше нуля и не больше лота "
+                             "(для регулярной поставки — не больше объёма в месяц)."))
+    if lot.state == "published" and lot.stream is not None:
+        # What the lot holds back in the registry: the quantity, or a recurring supply's month.
+        old, now_held = lot.reserve_quantity, (new["monthly_quantity"] if lot.is_recurring
+                                               else new["quantity"])
+        if now_held > old:
+            reservation.reserve(lot.stream, now_held - old)
+        elif now_held < old:
+            reservation.release(lot.stream, old - now_held)
     elif "quantity" in changes and lot.state == "published":
         reservation.check_formation(lot.formation, changes["quantity"][1], exclude_lot_id=lot.id)
-    for key, (_old, new) in changes.items():
-        setattr(lot, key, new)
+    for key, (_old, value) in changes.items():
+        setattr(lot, key, value)
     if {"title", "description", "waste_code"} & set(changes):
         refresh_search_text(lot)
-    if lot.min_take is not None and lot.min_take > lot.quantity:
-        raise DomainError(_l("Минимальная партия должна быть больше нуля и не больше лота."))
     if changes:
         lot.updated_at = utcnow()
         _event(lot, "edited", actor, **{k: f"{o} → {n}" for k, (o, n) in changes.items()})
         audit.record("lot.edited", lot, actor=actor, organization=lot.organization,
                      fields=sorted(changes))
+        if lot.state == "published":
+            watch.notify_watchers(lot, watch.edited_text(lot, sorted(changes)), actor=actor)
     db.session.flush()
     return sorted(changes)

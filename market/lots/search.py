@@ -22,9 +22,16 @@ The index behind it is made by raw DDL in migration 85cf7ad9ebbe (not in the mod
 A query made only of digits, spaces and "*" ("10 06", "1006") is a waste-code prefix:
 ``waste_code LIKE '1006%'`` instead of text search, on both databases.
 
+Filters (:class:`market.lots.query.LotQuery`): code prefix, chapter, region, pricing mode,
+hazardous, mandatory offers, recurring supplies, ending within 72 hours, quantity range,
+price range (per tonne: a per-lot price is divided by the quantity), and "lots my
+organisation may take" (market.lots.eligibility: its licences).
+
 Sort orders: ``relevance`` (the default with a query), ``newest`` (the default without),
-``ending`` (ends_at ascending, lots without an end last) and ``price`` (price ascending,
-lots without a price last; the price basis — per tonne or per lot — is not normalised).
+``ending`` (ends_at ascending, lots without an end last), ``price`` (per tonne ascending,
+lots without a price last) and ``distance`` from one of the searcher's sites (equirectangular
+approximation in SQL, lots without coordinates last; no spatial index: it sorts the filtered
+set, so it is meant to be combined with filters at national scale).
 Pagination: ``newest`` keeps keyset pagination (``before=<id>``: stable while lots are
 being published); the other orders use offset pagination (``page=``), as their keys are
 not unique or are computed per query.
@@ -32,16 +39,21 @@ not unique or are computed per query.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 
 import snowballstemmer
 from sqlalchemy import Float, case, cast, column, func, literal, literal_column, or_, select, table
+from sqlalchemy.orm import selectinload
 
+from market.core.timeutil import utcnow
 from market.extensions import db
-from market.lots.models import PRICING_MODES, Lot
+from market.lots.models import Lot
+from market.lots.query import SORTS, LotQuery
 from market.refdata.models import WasteCode
 
-SORTS = ("relevance", "newest", "ending", "price")
+ENDING_SOON_HOURS = 72
 SIMILARITY = 0.4
 _CODE_QUERY = re.compile(r"^[\d\s*]+$")
 _WORD = re.compile(r"\w+")
@@ -77,6 +89,13 @@ def code_prefix(q: str) -> str | None:
     return None
 
 
+def is_text_query(q: str) -> bool:
+    """True when ``q`` is searched as text (ranked by relevance): it has a word and is not a
+    waste-code prefix. Punctuation alone is no query at all."""
+    q = (q or "").strip()
+    return bool(q) and code_prefix(q) is None and _WORD.search(q) is not None
+
+
 def fts5_query(q: str) -> str:
     """SQLite: stemmed prefix terms joined with AND (``"шлак"* AND "медеплавильн"*``)."""
     terms = []
@@ -86,20 +105,63 @@ def fts5_query(q: str) -> str:
     return " AND ".join(terms)
 
 
-def _filtered(stmt, *, region: str = "", chapter: str = "", mode: str = "", hazardous: str = "",
-              mandatory: bool = False):
-    if region:
-        stmt = stmt.where(Lot.region_kato == region)
-    if chapter and chapter.isdigit() and len(chapter) == 2:
-        stmt = stmt.where(Lot.waste_code.like(f"{chapter}%"))
-    if mode in PRICING_MODES:
-        stmt = stmt.where(Lot.pricing_mode == mode)
-    if hazardous in ("yes", "no"):
-        stmt = stmt.join(WasteCode, WasteCode.code6 == Lot.waste_code).where(
-            WasteCode.hazardous.is_(hazardous == "yes"))
-    if mandatory:
+def price_per_tonne():
+    """The price compared by filters and the price sort: per tonne whatever the lot's basis."""
+    return case((Lot.price_basis == "per_lot", Lot.price / Lot.quantity), else_=Lot.price)
+
+
+def _filtered(stmt, query: LotQuery, *, org=None, now=None):
+    if query.region:
+        stmt = stmt.where(Lot.region_kato == query.region)
+    if query.chapter:
+        stmt = stmt.where(Lot.waste_code.like(f"{query.chapter}%"))
+    if query.code:
+        stmt = stmt.where(Lot.waste_code.like(f"{query.code}%"))
+    if query.mode:
+        stmt = stmt.where(Lot.pricing_mode == query.mode)
+    if query.hazardous:
+        stmt = stmt.where(Lot.waste_code.in_(select(WasteCode.code6).where(
+            WasteCode.hazardous.is_(query.hazardous == "yes"))))
+    if query.mandatory:
         stmt = stmt.where(Lot.mandatory.is_(True))
+    if query.recurring:
+        stmt = stmt.where(Lot.monthly_quantity.is_not(None))
+    if query.ending:
+        now = now or utcnow()
+        stmt = stmt.where(Lot.ends_at > now, Lot.ends_at <= now + timedelta(hours=ENDING_SOON_HOURS))
+    if query.qty_min is not None:
+        stmt = stmt.where(Lot.quantity >= query.qty_min)
+    if query.qty_max is not None:
+        stmt = stmt.where(Lot.quantity <= query.qty_max)
+    if query.price_min is not None:
+        stmt = stmt.where(price_per_tonne() >= query.price_min)
+    if query.price_max is not None:
+        stmt = stmt.where(price_per_tonne() <= query.price_max)
+    if query.allowed and org is not None:
+        from market.lots.eligibility import allowed_condition
+
+        stmt = stmt.where(allowed_condition(org))
     return stmt
+
+
+def distance_order(origin: tuple[float, float]):
+    """Squared equirectangular distance from ``origin`` (lat, lon): orders like the great-circle
+    distance at the scale of a country; lots without coordinates come last."""
+    lat0, lon0 = origin
+    scale = math.cos(math.radians(lat0))
+    dlat = Lot.lat - lat0
+    dlon = (Lot.lon - lon0) * scale
+    return dlat * dlat + dlon * dlon
+
+
+def distance_km(origin: tuple[float, float] | None, lat: float | None, lon: float | None):
+    """Great-circle distance in km (haversine), None when a point is missing."""
+    if origin is None or lat is None or lon is None:
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (origin[0], origin[1], lat, lon))
+    a = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
 def _text_search(stmt, q: str):
@@ -136,25 +198,33 @@ def _text_search(stmt, q: str):
     return stmt, rank
 
 
-def search_lots(q: str = "", *, region: str = "", chapter: str = "", mode: str = "",
-                hazardous: str = "", mandatory: bool = False, sort: str | None = None,
-                before: int | None = None, offset: int = 0, limit: int = 20) -> list[Lot]:
-    """Published lots matching ``q`` and the filters, in ``sort`` order (see module doc).
+def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, float] | None = None,
+                before: int | None = None, offset: int = 0, limit: int = 20, now=None,
+                only_ids=None, **filters) -> list[Lot]:
+    """Published lots matching the query, in its sort order (see the module doc).
 
-    ``before`` (keyset) applies to ``newest`` only; ``offset`` to the other orders.
+    ``query`` is a :class:`LotQuery` (or the text of one, with its other fields as keyword
+    arguments). ``org`` is the searcher's organisation (the "allowed" filter), ``origin`` the
+    (lat, lon) of the site chosen for the distance sort. ``before`` (keyset) applies to
+    ``newest`` only; ``offset`` to the other orders. ``only_ids`` restricts the search to
+    those lots (a saved search checks whether one new lot matches it).
     """
-    q = (q or "").strip()
-    stmt = _filtered(select(Lot).where(Lot.state == "published"), region=region,
-                     chapter=chapter, mode=mode, hazardous=hazardous, mandatory=mandatory)
+    if not isinstance(query, LotQuery):
+        query = LotQuery(q=query or "", **filters)
+    q = (query.q or "").strip()
+    stmt = _filtered(select(Lot).where(Lot.state == "published")
+                     .options(selectinload(Lot.code), selectinload(Lot.region)),
+                     query, org=org, now=now)
+    if only_ids is not None:
+        stmt = stmt.where(Lot.id.in_(list(only_ids)))
     rank = None
     prefix = code_prefix(q)
     if prefix is not None:
         if prefix:
             stmt = stmt.where(Lot.waste_code.like(f"{prefix}%"))
-    elif q and _WORD.search(q):
+    elif is_text_query(q):
         stmt, rank = _text_search(stmt, _normalize(q))
-    if sort not in SORTS:
-        sort = "relevance" if rank is not None else "newest"
+    sort = query.effective_sort(rank is not None, has_origin=origin is not None)
     if sort == "newest" or (sort == "relevance" and rank is None):
         if before:
             stmt = stmt.where(Lot.id < before)
@@ -163,9 +233,12 @@ def search_lots(q: str = "", *, region: str = "", chapter: str = "", mode: str =
         order = (rank.desc(), Lot.id.desc())
     elif sort == "ending":
         order = (Lot.ends_at.asc().nulls_last(), Lot.id.desc())
+    elif sort == "distance":
+        order = (distance_order(origin).asc().nulls_last(), Lot.id.desc())
     else:
-        order = (Lot.price.asc().nulls_last(), Lot.id.desc())
+        order = (price_per_tonne().asc().nulls_last(), Lot.id.desc())
     return list(db.session.scalars(stmt.order_by(*order).limit(limit).offset(max(offset, 0))))
 
 
-__all__ = ["SORTS", "build_search_text", "code_prefix", "refresh_search_text", "search_lots"]
+__all__ = ["SORTS", "LotQuery", "build_search_text", "code_prefix", "distance_km", "refresh_search_text",
+           "search_lots"]

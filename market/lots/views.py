@@ -4,29 +4,42 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from market.accounts.models import Organization, OrgRole
 from market.accounts.views_orgs import region_choices
 from market.cadastre.models import Formation
 from market.core.errors import DomainError
 from market.core.forms import options
-from market.core.timeutil import ALMATY
+from market.core.timeutil import ALMATY, utcnow
 from market.core.txn import commit, rollback
-from market.core.web import tonnes_filter
+from market.core.web import db_int, tonnes_filter
 from market.extensions import db
+from market.lots import closing, interest
 from market.lots import operations as ops
 from market.lots.forms import AUCTION_MODES, ActionForm, EditLotForm, LotForm, WithdrawForm
 from market.lots.models import DELIVERY_TERMS, PRICE_BASES, PRICING_MODES, UNITS, Lot, LotEvent
 from market.lots.money import format_kzt, parse_kzt
+from market.lots.query import LotQuery
 from market.lots.reservation import ReservationError
-from market.lots.search import SORTS, search_lots
+from market.lots.search import distance_km, is_text_query, search_lots
 from market.refdata.models import WasteChapter, _localized
-from market.registry.models import WasteStream
+from market.registry.models import Site, WasteStream
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -39,6 +52,8 @@ EVENT_LABELS = {
     "closed": _l("Торги закрыты"),
     "awarded": _l("Определён покупатель"),
     "transferred": _l("Отходы переданы"),
+    "file_added": _l("Добавлен файл"),
+    "file_removed": _l("Удалён файл"),
 }
 STATE_COLORS = {"draft": "secondary", "published": "success", "closed": "dark",
                 "awarded": "primary", "transferred": "info", "withdrawn": "warning"}
@@ -87,6 +102,42 @@ def _to_utc(value):
     return value.replace(tzinfo=ALMATY).astimezone(UTC) if value else None
 
 
+def _supply_args(form) -> dict:
+    """A one-off lot's quantity and availability, or a recurring supply's month and period."""
+    if form.is_recurring():
+        return dict(quantity=None, monthly_quantity=form.monthly_quantity.data,
+                    supply_from=form.supply_from.data, supply_to=form.supply_to.data,
+                    available_from=None, available_to=None)
+    return dict(quantity=form.quantity.data, available_from=form.available_from.data,
+                available_to=form.available_to.data)
+
+
+def _search_setup():
+    """The search in the query string, the searcher's organisation, its sites with coordinates
+    (distance sort) and the chosen origin."""
+    query = LotQuery.from_args(request.args)
+    org = current_user.current_org if current_user.is_authenticated else None
+    sites = []
+    if org is not None:
+        sites = db.session.scalars(select(Site).where(Site.organization_id == org.id,
+                                                      Site.lat.is_not(None))
+                                   .order_by(Site.name)).all()
+    origin = None
+    if query.near is not None:
+        site = next((s for s in sites if s.id == query.near), None)
+        if site is None:
+            query.errors.append(_l("Расстояние считается от площадки вашей организации: "
+                                   "выберите её из списка."))
+            query.near = None
+        else:
+            origin = (site.lat, site.lon)
+    if query.allowed and org is None:
+        query.errors.append(_l("Фильтр «по моим лицензиям» работает для организации: войдите и "
+                               "выберите организацию."))
+        query.allowed = False
+    return query, org, sites, origin
+
+
 @bp.get("/")
 def list_lots():
     """Published lots: text or waste-code search (`q`), filters and sort order in the query string.
@@ -95,40 +146,37 @@ def list_lots():
     (see market.lots.search).
     """
     per_page = current_app.config["PAGE_SIZE"]
-    args = request.args
-    query = (args.get("q") or "").strip()[:200]
-    region = args.get("region") or ""
-    chapter = args.get("chapter") or ""
-    mode = args.get("mode") or ""
-    hazardous = args.get("hazardous") or ""
-    mandatory = args.get("mandatory") == "1"
-    sort = args.get("sort") or ""
-    if sort not in SORTS:
-        sort = ""
-    effective_sort = sort or ("relevance" if query else "newest")
-    keyset = effective_sort == "newest" or (effective_sort == "relevance" and not query)
-    page = max(args.get("page", type=int) or 1, 1)
-    before = args.get("before", type=int) if keyset else None
-    rows = search_lots(query, region=region, chapter=chapter, mode=mode, hazardous=hazardous,
-                       mandatory=mandatory, sort=sort or None, before=before,
+    query, org, sites, origin = _search_setup()
+    has_text = is_text_query(query.q)
+    effective_sort = query.effective_sort(has_text, has_origin=origin is not None)
+    keyset = effective_sort == "newest" or (effective_sort == "relevance" and not has_text)
+    page = max(request.args.get("page", type=db_int) or 1, 1)
+    before = request.args.get("before", type=db_int) if keyset else None
+    rows = search_lots(query, org=org, origin=origin, before=before,
                        offset=0 if keyset else (page - 1) * per_page, limit=per_page + 1)
     more = len(rows) > per_page
-    next_before = rows[per_page - 1].id if more and keyset else None
-    next_page = page + 1 if more and not keyset else None
-    chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
-    filters = dict(q=query, region=region, chapter=chapter, mode=mode, hazardous=hazardous,
-                   mandatory="1" if mandatory else "", sort=sort)
-    sorts = [("", _("По релевантности") if query else _("Сначала новые")),
+    lots = rows[:per_page]
+    filters = query.to_args()
+    sorts = [("", _("По релевантности") if has_text else _("Сначала новые")),
              ("newest", _("Сначала новые")), ("ending", _("Скоро завершаются")),
-             ("price", _("Сначала дешёвые"))]
-    if not query:
+             ("price", _("Сначала дешёвые (за тонну)"))]
+    if not has_text:
         sorts.pop(1)
+    if sites:
+        sorts.append(("distance", _("Ближе к моей площадке")))
     return render_template(
-        "lots/list.html", lots=rows[:per_page], next_before=next_before, next_page=next_page,
-        filters=filters, sorts=sorts, regions=region_choices(),
-        chapters=options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
-                                        for c in chapters]),
-        filtered=any(v for k, v in filters.items() if k != "sort"), **_helpers())
+        "lots/list.html", lots=lots, query=query, filters=filters, sorts=sorts, sites=sites,
+        org=org, next_before=lots[-1].id if more and keyset else None,
+        next_page=page + 1 if more and not keyset else None,
+        distances={lot.id: distance_km(origin, lot.lat, lot.lon) for lot in lots} if origin else {},
+        regions=region_choices(), chapters=_chapter_choices(), filtered=query.is_filtered,
+        **_helpers())
+
+
+def _chapter_choices():
+    chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
+    return options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
+                                  for c in chapters])
 
 
 MAP_LIMIT = 2000  # markers on the map of a search; clustering keeps it readable
@@ -137,11 +185,9 @@ MAP_LIMIT = 2000  # markers on the map of a search; clustering keeps it readable
 @bp.get("/map.json")
 def map_data():
     """The lots of the same search as GeoJSON points, for the map of results."""
-    args = request.args
-    rows = search_lots((args.get("q") or "").strip()[:200], region=args.get("region") or "",
-                       chapter=args.get("chapter") or "", mode=args.get("mode") or "",
-                       hazardous=args.get("hazardous") or "", mandatory=args.get("mandatory") == "1",
-                       sort=None, limit=MAP_LIMIT)
+    query, org, _sites, _origin = _search_setup()
+    query.sort = ""
+    rows = search_lots(query, org=org, limit=MAP_LIMIT)
     features = [{
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [lot.lon, lot.lat]},
@@ -170,12 +216,12 @@ def my_lots():
 
 def _source():
     """The stream or formation named in the query string (404 when it does not exist)."""
-    if stream_id := request.args.get("stream", type=int):
+    if stream_id := request.args.get("stream", type=db_int):
         stream = db.session.get(WasteStream, stream_id)
         if stream is None:
             abort(404)
         return stream, None
-    if formation_id := request.args.get("formation", type=int):
+    if formation_id := request.args.get("formation", type=db_int):
         formation = db.session.get(Formation, formation_id)
         if formation is None:
             abort(404)
@@ -206,16 +252,14 @@ def new_lot():
             lot = ops.create_lot(
                 org, actor=current_user, stream=stream, formation=formation,
                 title=form.title.data, description=form.description.data or "",
-                quantity=form.quantity.data, min_take=form.min_take.data or None,
-                pricing_mode=mode,
+                min_take=form.min_take.data or None, pricing_mode=mode,
                 price=None if mode == "free" else parse_kzt(form.price.data),
                 price_basis=form.price_basis.data,
                 increment=parse_kzt(form.increment.data) if auction else None,
                 reserve_price=parse_kzt(form.reserve_price.data) if auction else None,
                 ends_at=_to_utc(form.ends_at.data) if auction else None,
                 anti_snipe_minutes=(form.anti_snipe_minutes.data or 0) if auction else 0,
-                delivery=form.delivery.data, available_from=form.available_from.data,
-                available_to=form.available_to.data)
+                delivery=form.delivery.data, **_supply_args(form))
         except DomainError as exc:
             rollback()
             error = str(exc)
@@ -244,13 +288,33 @@ def _choose_source():
 
 @bp.get("/<int:lot_id>")
 def show_lot(lot_id: int):
-    """The lot's page: public once published; drafts and withdrawn lots for the members only."""
+    """The lot's page: public once published; drafts and withdrawn lots for the members only.
+
+    A lot whose end has passed is closed here if the periodic job has not closed it yet; a
+    visitor who is not a member of the holder counts as one view per session.
+    """
     lot = _lot(lot_id)
+    if closing.is_due(lot, utcnow()):
+        lot = _close_lazily(lot)
+    if interest.count_view(lot, session, member=_is_member(lot)):
+        commit()
     events = db.session.scalars(select(LotEvent).where(LotEvent.lot_id == lot.id)
                                 .order_by(LotEvent.id.desc())).all()
     return render_template("lots/show.html", lot=lot, events=events,
                            can_manage=lot.can_edit(current_user), publish_form=ActionForm(),
                            withdraw_form=WithdrawForm(), **_helpers())
+
+
+def _close_lazily(lot: Lot) -> Lot:
+    """Close a lot whose end has passed; if that fails (a lock timeout), the job will close it."""
+    lot_id = lot.id
+    try:
+        closing.close_lot(lot, now=utcnow())
+        commit()
+    except SQLAlchemyError:
+        rollback()
+        current_app.logger.warning("closing lot %s on view failed", lot_id, exc_info=True)
+    return _lot(lot_id)
 
 
 @bp.post("/<int:lot_id>/publish")
@@ -297,21 +361,23 @@ def edit_lot(lot_id: int):
     """Change what does not harm bidders; every change goes into the public history."""
     lot = _lot(lot_id, manage=True)
     form = EditLotForm(obj=lot)
+    form.recurring_lot = lot.is_recurring
     if request.method == "GET":
         form.quantity.data = _qty_input(lot.quantity)
         form.min_take.data = _qty_input(lot.min_take)
+        form.monthly_quantity.data = _qty_input(lot.monthly_quantity)
     error = None
     if form.validate_on_submit():
         try:
             changed = ops.edit_lot(
                 lot, actor=current_user, title=form.title.data.strip(),
-                description=(form.description.data or "").strip(), quantity=form.quantity.data,
+                description=(form.description.data or "").strip(),
                 min_take=form.min_take.data or None, delivery=form.delivery.data,
-                available_from=form.available_from.data, available_to=form.available_to.data)
+                **_supply_args(form))
         except DomainError as exc:
             rollback()
             if isinstance(exc, ReservationError):
-                form.quantity.errors.append(str(exc))
+                (form.monthly_quantity if lot.is_recurring else form.quantity).errors.append(str(exc))
             else:
                 error = str(exc)
             lot = _lot(lot_id, manage=True)

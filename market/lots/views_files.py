@@ -2,6 +2,188 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import re
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+from wtforms import SelectField
+
+from market.core.errors import DomainError
+from market.core.forms import options
+from market.core.storage import CHUNK, get_storage
+from market.core.txn import commit, rollback
+from market.extensions import db
+from market.lots import files
+from market.lots.forms import ActionForm
+from market.lots.models import FILE_KINDS, Lot, LotFile
+from market.lots.views import PUBLIC_STATES, _lot
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("lot_files", __name__)
+
+ACCEPT = {"document": ".pdf,application/pdf",
+          "photo": ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp"}
+PUBLIC_MAX_AGE = 3600  # a file's bytes never change under its URL; removal takes up to an hour
+
+
+class FileForm(FlaskForm):
+    kind = SelectField(_l("Что загружаете"), choices=options(FILE_KINDS.items()))
+    file = FileField(_l("Файл"), validators=[FileRequired(_l("Выберите файл."))],
+                     render_kw={"accept": f"{ACCEPT['document']},{ACCEPT['photo']}"})
+
+
+def _lot_url(lot_id: int, *, ok: bool = True) -> str:
+    """The lot's page: at its files after a success, at the top (where the message is) otherwise."""
+    return url_for("lots.show_lot", lot_id=lot_id, _anchor="files" if ok else None)
+
+
+def _file_of(lot: Lot, file_id: int) -> LotFile:
+    row = db.session.get(LotFile, file_id)
+    if row is None or row.lot_id != lot.id:
+        abort(404)
+    return row
+
+
+@bp.post("/lots/<int:lot_id>/files")
+@login_required
+def upload_file(lot_id: int):
+    """Add a document (PDF) or a photo (JPEG, PNG, WebP) to a lot; managers only."""
+    lot = _lot(lot_id, manage=True)
+    form = FileForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "danger")
+        return redirect(_lot_url(lot.id, ok=False))
+    upload = form.file.data
+    try:
+        row = files.add_file(lot, actor=current_user, kind=form.kind.data,
+                             filename=upload.filename or "", stream=upload.stream)
+    except DomainError as exc:
+        rollback()
+        flash(str(exc), "danger")
+        return redirect(_lot_url(lot_id, ok=False))
+    commit()
+    flash(_("Файл «%(name)s» добавлен.", name=row.filename), "success")
+    return redirect(_lot_url(lot_id))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc):
+    """A body over MAX_CONTENT_LENGTH: back to the lot with a message, not a bare error page."""
+    lot_id = (request.view_args or {}).get("lot_id")
+    limit = files.megabytes(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    if request.endpoint != "lot_files.upload_file" or lot_id is None:
+        return _("Файл слишком большой."), 413
+    flash(_("Файл больше %(mb)s МБ: сервер его не принимает. Уменьшите файл и загрузите снова.",
+            mb=limit), "danger")
+    return redirect(_lot_url(lot_id, ok=False))
+
+
+@bp.post("/lots/<int:lot_id>/files/<int:file_id>/remove")
+@login_required
+def remove_file(lot_id: int, file_id: int):
+    """Remove a document or photo from a lot; its bytes are deleted after the commit."""
+    lot = _lot(lot_id, manage=True)
+    row = _file_of(lot, file_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = row.filename
+    try:
+        files.remove_file(row, actor=current_user)
+    except DomainError as exc:
+        rollback()
+        flash(str(exc), "danger")
+        return redirect(_lot_url(lot_id, ok=False))
+    commit()
+    flash(_("Файл «%(name)s» удалён.", name=name), "success")
+    return redirect(_lot_url(lot_id))
+
+
+@bp.get("/lots/<int:lot_id>/files/<int:file_id>")
+def serve_file(lot_id: int, file_id: int):
+    """The bytes of a file, visible exactly when its lot is; never rendered as a web page."""
+    lot = _lot(lot_id)
+    row = _file_of(lot, file_id)
+    storage = get_storage()
+    if not storage.exists(row.storage_key):
+        log.error("lot file %s: no bytes under %s", row.id, row.storage_key)
+        abort(404)
+    response = Response(_chunks(storage, row.storage_key), mimetype=row.content_type,
+                        direct_passthrough=True)
+    response.content_length = row.size
+    response.set_etag(row.sha256)
+    response.last_modified = row.created_at
+    if lot.state in PUBLIC_STATES:
+        response.cache_control.public = True
+        response.cache_control.max_age = PUBLIC_MAX_AGE
+    else:  # a draft or withdrawn lot: only its organisation, and revalidated every time
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+    headers = response.headers
+    headers["Content-Disposition"] = content_disposition(row)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["Referrer-Policy"] = "no-referrer"
+    return response.make_conditional(request, accept_ranges=True, complete_length=row.size)
+
+
+def _chunks(storage, key: str):
+    """The bytes, opened only once the server sends them (nothing is opened for a 304 or a
+    HEAD request) and closed when it is done or stops."""
+    with storage.open(key) as stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+
+
+def content_disposition(row: LotFile) -> str:
+    """inline (photos and PDFs open in the browser) with the name in RFC 6266/5987 form:
+    an ASCII fallback in filename= and the exact UTF-8 name (Cyrillic) in filename*=."""
+    name = row.filename
+    ascii_name = re.sub(r"[^A-Za-z0-9._() -]", "_", name)
+    if not name.isascii():  # e.g. Cyrillic: the few old clients without filename* get a plain name
+        ascii_name = f"lot-{row.lot_id}-{row.kind}-{row.id}.{name.rpartition('.')[2]}"
+    return (f"inline; filename=\"{ascii_name}\"; "
+            f"filename*=UTF-8''{quote(name, safe='!#$&+-.^_`|~')}")
+
+
+# Template helpers ---------------------------------------------------------------------------
+
+@bp.app_template_filter("filesize")
+def filesize_filter(size: int | None) -> str:
+    if size is None:
+        return "—"
+    if size < 1024:
+        return _("%(n)s байт", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s КБ", n=format_decimal(round(size / 1024)))
+    return _("%(n)s МБ", n=format_decimal(round(size / (1024 * 1024), 1), format="#,##0.#"))
+
+
+@bp.app_template_global()
+def lot_files_panel(lot: Lot) -> dict:
+    """What templates/lots/_files.html shows: the lot's documents and photos and, for its
+    managers, the upload form with the limits."""
+    rows = files.files_of(lot)
+    manage = files.can_manage_files(lot, current_user)
+    return {
+        "documents": [f for f in rows if f.kind == "document"],
+        "photos": [f for f in rows if f.kind == "photo"],
+        "count": len(rows),
+        "can_manage": manage,
+        "form": FileForm(formdata=None) if manage else None,
+        "remove_form": ActionForm(formdata=None) if manage else None,
+        "limits": {k: (files.megabytes(v) if k != "files" else v) for k, v in files.limits().items()},
+        "accept": ACCEPT,
+    }

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from market.core.web import db_int
 from market.extensions import db
 from market.refdata.models import WasteChapter, WasteCode, WasteSubchapter, _localized
 from market.refdata.search import (
@@ -94,7 +95,7 @@ def list_codes():
     common = dict(q=q, chapter=chapter, hazardous_only=hazardous_only, chapters=chapters,
                   fallback=fallback)
     if q:
-        page = ListPage.of(codes, request.args.get("page", 1, type=int), PER_PAGE)
+        page = ListPage.of(codes, request.args.get("page", 1, type=db_int), PER_PAGE)
         # Mirror entries are stored as code6; show them as written ("01 03 04*").
         written = dict(db.session.execute(select(WasteCode.code6, WasteCode.code)).all())
         return render_template("refdata/list.html", page=page, written=written, **common)

@@ -41,7 +41,9 @@ def parse_quantity(value) -> Decimal:
         raise JournalError(_l("Количество должно быть числом в тоннах, например 12,5.")) from None
     if not qty.is_finite():
         raise JournalError(_l("Количество должно быть числом в тоннах, например 12,5."))
-    if qty != qty.quantize(QUANTUM):
+    if qty.adjusted() > 11:  # "1e400" would overflow the quantize, 10^12 t the column
+        raise JournalError(_l("Слишком большое количество: не больше 999 999 999 999 т."))
+    if qty.as_tuple().exponent < -3 and qty != qty.quantize(QUANTUM):
         raise JournalError(_l("Не больше трёх знаков после запятой (точность — 1 кг)."))
     return qty.quantize(QUANTUM)
 

@@ -15,6 +15,7 @@ from market.core.errors import DomainError
 from market.core.forms import options
 from market.core.models import AuditEvent
 from market.core.txn import commit
+from market.core.web import db_int
 from market.extensions import db
 from market.refdata.search import hazards_in_order, operations_in_order
 from market.registry import journal
@@ -154,7 +155,7 @@ def new_stream(site_id: int):
 
 def _journal_page(stream: WasteStream, per_page: int):
     q = select(WasteRecord).where(WasteRecord.stream_id == stream.id)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     if before:
         q = q.where(WasteRecord.id < before)
     rows = db.session.scalars(q.order_by(WasteRecord.id.desc()).limit(per_page + 1)).all()
@@ -253,4 +254,6 @@ def compliance(org_id: int):
     streams = db.session.scalars(select(WasteStream).where(
         WasteStream.organization_id == org.id, WasteStream.must_offer_since.is_not(None))
         .order_by(WasteStream.must_offer_since)).all()
-    return render_template("registry/compliance.html", org=org, streams=streams, deadline=deadline)
+    can_offer = current_user.has_org_role(org, OrgRole.manager)
+    return render_template("registry/compliance.html", org=org, streams=streams, deadline=deadline,
+                           can_offer=can_offer)

@@ -21,6 +21,7 @@ from market.accounts.views_official import official_required
 from market.core.errors import DomainError
 from market.core.forms import options
 from market.core.txn import commit
+from market.core.web import db_int
 from market.extensions import db
 from market.refdata.models import Operation, Region
 from market.registry import exports
@@ -209,7 +210,7 @@ def export(org_id: int, what: str, fmt: str):
     """Download an organisation's streams, sites, journal (?from=&to=&stream=) or formations."""
     org = viewable_org(org_id)
     if what == "journal":
-        stream_id = request.args.get("stream", type=int)
+        stream_id = request.args.get("stream", type=db_int)
         if stream_id is not None:
             stream = db.session.get(WasteStream, stream_id)
             if stream is None or stream.organization_id != org.id:

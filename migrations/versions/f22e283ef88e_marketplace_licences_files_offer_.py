@@ -33,12 +33,18 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', market.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', market.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_by_id', sa.Integer(), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_licence_created_by_id_user')),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_licence_organization_id_organization')),
+    sa.ForeignKeyConstraint(['revoked_by_id'], ['user.id'], name=op.f('fk_licence_revoked_by_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licence'))
     )
     with op.batch_alter_table('licence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_licence_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index('uq_licence_org_number_current', ['organization_id', 'number'], unique=True,
+                              postgresql_where=sa.text('revoked_at IS NULL'),
+                              sqlite_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('saved_search',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -48,12 +54,17 @@ def upgrade():
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('alerts', sa.Boolean(), nullable=False),
     sa.Column('created_at', market.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('region_kato', sa.String(length=9), nullable=True),
+    sa.Column('code_prefix', sa.String(length=6), nullable=True),
+    sa.Column('pricing_mode', sa.String(length=12), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_saved_search_organization_id_organization')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_saved_search_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_search'))
     )
     with op.batch_alter_table('saved_search', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_saved_search_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_saved_search_region_kato'), ['region_kato'], unique=False)
+        batch_op.create_index(batch_op.f('ix_saved_search_code_prefix'), ['code_prefix'], unique=False)
 
     op.create_table('wanted_post',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,6 +138,7 @@ def upgrade():
     )
     with op.batch_alter_table('offer_report', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offer_report_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index('ix_offer_report_region_closed', ['region_kato', 'closed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_offer_report_stream_id'), ['stream_id'], unique=False)
 
     op.create_table('saved_search_hit',
@@ -198,6 +210,7 @@ def downgrade():
     op.drop_table('saved_search_hit')
     with op.batch_alter_table('offer_report', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_offer_report_stream_id'))
+        batch_op.drop_index('ix_offer_report_region_closed')
         batch_op.drop_index(batch_op.f('ix_offer_report_organization_id'))
 
     op.drop_table('offer_report')
@@ -212,9 +225,12 @@ def downgrade():
     op.drop_table('wanted_post')
     with op.batch_alter_table('saved_search', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saved_search_user_id'))
+        batch_op.drop_index(batch_op.f('ix_saved_search_region_kato'))
+        batch_op.drop_index(batch_op.f('ix_saved_search_code_prefix'))
 
     op.drop_table('saved_search')
     with op.batch_alter_table('licence', schema=None) as batch_op:
+        batch_op.drop_index('uq_licence_org_number_current')
         batch_op.drop_index(batch_op.f('ix_licence_organization_id'))
 
     op.drop_table('licence')

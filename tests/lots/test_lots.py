@@ -1,5 +1,6 @@
 """Lots bound to the registry: reservation, state machine, editing rules."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -148,3 +149,17 @@ def test_state_table(state, action, target, holder, owner, stocked):
             LOT_FLOW.target(state, action)
     else:
         assert LOT_FLOW.target(state, action) == target
+
+
+def test_compliance_view_shows_stock_not_yet_offered(client, auth, holder, owner, make_stream):
+    s = make_stream(purpose="generation")
+    record(s, actor=owner, kind="generated", quantity="10", event_date=date(2025, 1, 1),
+           today=date(2025, 1, 1))
+    flag_overdue_streams()
+    publish_lot(lot(holder, owner, s, qty="4"), actor=owner)
+    db.session.flush()
+    auth.login(owner.email)
+    page = client.get(f"/registry/orgs/{holder.id}/compliance")
+    assert page.status_code == 200
+    assert re.search(r'data-testid="not-offered">6,000</td>', page.text)
+    assert f"/lots/new?stream={s.id}" in page.text

@@ -128,3 +128,24 @@ def test_check_command_finds_a_tampered_cache(app, stream, owner):
     assert [b[0] for b in bad] == [stream.id]
     result = app.test_cli_runner().invoke(args=["registry", "check-balances"])
     assert result.exit_code != 0 and f"stream {stream.id}" in result.output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("1e400", "Слишком большое"), ("1000000000000", "Слишком большое"), ("abc", "числом"),
+    ("NaN", "числом"), ("0,0001", "трёх знаков"), ("1e-400", "трёх знаков"),
+])
+def test_parse_quantity_refuses_clearly(text, message):
+    from market.registry.journal import JournalError, parse_quantity
+
+    with pytest.raises(JournalError, match=message):
+        parse_quantity(text)
+
+
+def test_parse_quantity_accepts_what_people_write():
+    from decimal import Decimal
+
+    from market.registry.journal import parse_quantity
+
+    assert parse_quantity("12,5") == Decimal("12.5")
+    assert parse_quantity("1 250,125") == Decimal("1250.125")
+    assert parse_quantity("999999999999") == Decimal("999999999999")
