@@ -1,7 +1,7 @@
 """Measure pages with wrk beside a bare Flask page, under the same gunicorn settings.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/qaldyq_bench \
-        .venv/bin/python bench/pages.py --duration 15 registry
+        .venv/bin/python bench/pages.py --duration 15 registry     # or: lots
 
 Starts gunicorn for the app and for bench/hello_app.py on free ports (same workers and
 threads), logs in through the real login form to get session cookies, runs wrk on each page
@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 
@@ -25,8 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKERS, THREADS = "2", "4"
 
+
+def lots(**args) -> str:
+    return "/lots/?" + urlencode(args) if args else "/lots/"
+
+
 SUITES = {
-    # name: (login e-mail, [(label, path or callable(session) -> path)])
+    # name: (login e-mail or None for an anonymous visitor, [(label, path or callable(session) -> path)])
     "registry": [
         ("owner@bench.kz", [
             ("org registry (100k records)", lambda s: "/registry/"),
@@ -37,6 +44,18 @@ SUITES = {
             ("official: stocks by region", lambda s: "/official/registry/stocks?group=region"),
             ("official: stocks by chapter", lambda s: "/official/registry/stocks?group=chapter"),
             ("official: compliance list", lambda s: "/official/registry/compliance"),
+        ]),
+    ],
+    # the public search page over 1,000,000 lots (bench/gen_lots.py), anonymous visitor; the
+    # fast pages first: a slow search still runs in PostgreSQL after wrk has stopped waiting
+    "lots": [
+        (None, [
+            ("no query: newest", lots()),
+            ("no query: ending soon, region", lots(sort="ending", region="550000000")),
+            ("search: code prefix 10 02", lots(q="10 02")),
+            ("search: шлак + region (Karaganda)", lots(q="шлак", region="350000000")),
+            ("search: зола + chapter 10", lots(q="зола", chapter="10")),
+            ("search: typo медиплавильный", lots(q="медиплавильный")),
         ]),
     ],
 }
@@ -71,7 +90,8 @@ def login(base: str, email: str, password: str) -> requests.Session:
 
 
 def wrk(url: str, cookie: str | None, duration: int) -> dict:
-    cmd = ["wrk", "-t2", "-c8", f"-d{duration}s", "-s", str(ROOT / "bench" / "percentiles.lua"), url]
+    cmd = ["wrk", "-t2", "-c8", f"-d{duration}s", "--timeout", "30s",
+           "-s", str(ROOT / "bench" / "percentiles.lua"), url]
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -88,6 +108,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--password", default="bench-password-1")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the servers
     env = {**os.environ, "QALDYQ_ENV": "development", "PYTHONPATH": str(ROOT)}
     app_port, hello_port = free_port(), free_port()
     app_proc = start("wsgi:app", app_port, env)
@@ -98,8 +119,8 @@ def main() -> None:
               f"p99 {hello['p99']:>8} {hello['rps']:8.0f} req/s")
         base = f"http://127.0.0.1:{app_port}"
         for email, pages in SUITES[args.suite]:
-            session = login(base, email, args.password)
-            cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+            session = login(base, email, args.password) if email else requests.Session()
+            cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies) or None
             for label, path in pages:
                 if path == "STREAM":
                     html = session.get(f"{base}/registry/").text
