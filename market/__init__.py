@@ -129,6 +129,9 @@ def _register_blueprints(app: Flask) -> None:
     from market.lots.reservation import install as install_lot_notes
 
     install_lot_notes()
+    from market.deals.operations import install as install_deals
+
+    install_deals()  # auction closing (due time, winner, bid counts) and the award's deal
 
 
 def _register_cli(app: Flask) -> None:

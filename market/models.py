@@ -12,6 +12,7 @@ from market.api.models import ApiToken, IdempotencyRecord
 from market.auctions.models import Auction, Bid, BidEvent
 from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
+from market.deals.models import Deal
 from market.lots.models import Lot, LotEvent, LotFile, OfferReport
 from market.lots.models_interest import (
     SavedSearch,
@@ -44,6 +45,7 @@ __all__ = [
     "AuditEvent",
     "Bid",
     "BidEvent",
+    "Deal",
     "Formation",
     "HazardProperty",
     "IdempotencyRecord",

@@ -10,11 +10,11 @@ publication) even when its auction ends earlier; it closes when both have passed
 mandatory offer closes without a taker — its time ran out, or the holder withdrew it after the
 minimum period — the holder gets an OfferReport, the evidence officials see and the holder prints.
 
-There is no bidding yet, so every lot closes without a taker. `decide_outcome` is the one place
-where the outcome is decided and FINISH the one place where each outcome is carried out. The
-auctions domain sits above this one, so it plugs in at start-up (a small explicit hook, no import
-cycle): it appends a decider to DECIDERS that returns Outcome("award", winner=...) and adds
-FINISH["award"].
+`decide_outcome` is the one place where the outcome is decided and FINISH the one place where
+each outcome is carried out. The auctions and deals domains sit above this one, so they plug in
+at start-up (market.deals.operations.install, no import cycle): END_HOOKS move the due time to
+the auction's extended end, a decider in DECIDERS returns Outcome("award", winner=...) or NOT_YET,
+FINISH["award"] makes the deal, INTEREST_HOOKS count the bids for the offer report.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ class Outcome:
 
 
 NO_TAKER = Outcome("close")
+NOT_YET = Outcome("wait")  # a decider found the (extended) end still ahead: the lot stays published
+
+# lot -> its end moved later (an auction's anti-sniping extensions), or None; installed by auctions.
+END_HOOKS: list[Callable[[Lot], datetime | None]] = []
+# lot -> (requests, bids) more than interest_counts knows of; installed by higher domains.
+INTEREST_HOOKS: list[Callable[[Lot], tuple[int, int]]] = []
 
 
 def minimum_until(lot: Lot) -> datetime | None:
@@ -71,8 +77,9 @@ def closes_at(lot: Lot) -> datetime | None:
     """
     if lot.ends_at is None:
         return None
+    end = max([lot.ends_at, *(e for hook in END_HOOKS if (e := hook(lot)) is not None)])
     floor = minimum_until(lot)
-    return max(lot.ends_at, floor) if floor is not None else lot.ends_at
+    return max(end, floor) if floor is not None else end
 
 
 def is_due(lot: Lot, now: datetime) -> bool:
@@ -114,6 +121,8 @@ def close_lot(lot: Lot, *, now: datetime, actor=None) -> Outcome | None:
     if not is_due(lot, now):
         return None
     outcome = decide_outcome(lot, now=now)
+    if outcome.action == NOT_YET.action:
+        return None
     finish = FINISH[outcome.action]
     target = LOT_FLOW.target(lot.state, outcome.action)
     if not _move(lot, target, now):
@@ -161,6 +170,9 @@ def record_no_taker(lot: Lot, *, how_closed: str, now: datetime, actor=None) -> 
     market after the minimum period).
     """
     requests, bids = interest_counts(lot)
+    for count in INTEREST_HOOKS:
+        more_requests, more_bids = count(lot)
+        requests, bids = requests + more_requests, bids + more_bids
     report = OfferReport(
         lot_id=lot.id, organization_id=lot.organization_id, stream_id=lot.stream_id,
         region_kato=lot.region_kato, waste_code=lot.waste_code, quantity=lot.quantity,

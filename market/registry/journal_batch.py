@@ -75,8 +75,9 @@ def record_many(stream: WasteStream, entries: list[dict], *, actor: User, source
     if oldest is None:
         set_committed_value(stream, "must_offer_since", None)
     db.session.execute(delete(StockLayer).where(StockLayer.stream_id == stream.id))
-    db.session.execute(insert(StockLayer.__table__), [
-        {"stream_id": stream.id, "stock_date": d, "remaining": layers[d]} for d in dates])
+    if dates:  # an empty parameter list would be an INSERT of one row of defaults
+        db.session.execute(insert(StockLayer.__table__), [
+            {"stream_id": stream.id, "stock_date": d, "remaining": layers[d]} for d in dates])
     db.session.expire_all()  # layer objects loaded earlier are gone
     return len(rows)
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from market.core.errors import DomainError
 from market.extensions import db
@@ -73,3 +74,13 @@ def test_batch_refusal_is_all_or_nothing(make_stream, owner):
     db.session.refresh(s)
     assert s.balance == 0
     assert db.session.scalar(db.select(db.func.count(WasteRecord.id))) == 0
+
+
+def test_batch_that_empties_the_stock_leaves_no_layers(make_stream, owner):
+    stream = make_stream(name="в ноль")
+    items = [{"kind": "generated", "quantity": "5", "event_date": TODAY - timedelta(days=3)},
+             {"kind": "processed", "quantity": "5", "event_date": TODAY, "operation_code": "R5"}]
+    record_many(stream, items, actor=owner, today=TODAY, source="form")
+    db.session.flush()
+    assert stream.balance == 0 and stream.oldest_stock_date is None
+    assert db.session.scalars(select(StockLayer).where(StockLayer.stream_id == stream.id)).all() == []

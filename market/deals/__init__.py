@@ -1,0 +1,1 @@
+"""Deals: what a closed auction or a fixed-price purchase agreed, between seller and buyer."""
