@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from market.accounts.views_official import bp as official_bp
     from market.accounts.views_orgs import bp as orgs_bp
     from market.api.setup import init_api
+    from market.auctions.views import bp as auctions_bp
     from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
     from market.lots.sitemap import bp as sitemap_bp
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(passport_bp)
     app.register_blueprint(cadastre_bp)
     app.register_blueprint(lots_bp)
+    app.register_blueprint(auctions_bp)
     app.register_blueprint(lot_files_bp)
     app.register_blueprint(saved_bp)
     app.register_blueprint(wanted_bp)
