@@ -134,6 +134,18 @@ def register_web_hooks(app: Flask) -> None:
     def _page(code: int, title, text):
         return render_template("errors/page.html", code=code, title=title, text=text), code
 
+    @app.before_request
+    def _refuse_nul():
+        """A NUL character in a parameter is never meant (PostgreSQL text cannot hold it)."""
+        values = [v for _, vs in request.args.lists() for v in vs]
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [v for _, vs in request.form.lists() for v in vs]
+        if any("\x00" in v for v in values):
+            return _page(400, _l("Недопустимый символ"), _l(
+                "В запросе есть нулевой символ (NUL). Уберите его и повторите."))
+        return None
+
     @app.errorhandler(403)
     @app.errorhandler(PermissionDenied)
     def _forbidden(exc):
