@@ -37,8 +37,9 @@ target_db = current_app.extensions['migrate'].db
 
 def include_name(name, type_, parent_names):
     """Leave out what migrations create with raw DDL: the SQLite FTS5 lot index and its
-    shadow tables, and PostgreSQL's expression indexes for lot search."""
-    raw_ddl = {"table": "lot_fts", "index": "ix_lot_search_"}.get(type_)
+    shadow tables, and PostgreSQL's lot search structures (the ``lot.search_vector``
+    column, its GIN index, the ``lot_fts_words`` lexicon)."""
+    raw_ddl = {"table": "lot_fts", "index": "ix_lot_search_", "column": "search_vector"}.get(type_)
     return not (raw_ddl and name and name.startswith(raw_ddl))
 
 

@@ -28,6 +28,8 @@ def _not_raw_search_ddl(name, type_, parent_names):
         return not (name or "").startswith("lot_fts")
     if type_ == "index":
         return not (name or "").startswith("ix_lot_search_")
+    if type_ == "column":
+        return name != "search_vector"
     return True
 
 

@@ -4,17 +4,23 @@ Every lot keeps ``search_text``: its title, description, the waste code as writt
 ("10 06 01*") and as digits ("100601") and the code's titles (en/ru/kk), lower-cased, with
 "ё" written "е". Operations call :func:`refresh_search_text` when one of those changes.
 
-The index behind it is made by raw DDL in migration 85cf7ad9ebbe (not in the models):
+The structures behind it are made by raw DDL in migrations (not in the models):
 
-- PostgreSQL: a lot matches when ``to_tsvector('russian', search_text)`` (Russian stems)
-  or ``to_tsvector('simple', search_text)`` (Kazakh and any other word as written) matches
-  ``plainto_tsquery`` of the query, or when the query is trigram-similar to a part of the
-  text (``word_similarity > 0.4``: the ``<%`` operator, which the GIN ``gin_trgm_ops``
-  index serves, with ``pg_trgm.word_similarity_threshold`` set to 0.4 for the
-  transaction): this catches typos ("медиплавильный") and Kazakh inflections the Russian
-  stemmer does not know. Rank:
-  ``ts_rank`` + ``word_similarity``, with a bonus when the title itself matches.
-- SQLite: FTS5 external-content table ``lot_fts`` (tokenizer unicode61) kept by triggers.
+- PostgreSQL (migration c4d1a7e9b2f3): the stored tsvector ``lot.search_vector`` — the
+  title with weight A, then ``search_text``, each in the 'russian' (stems) and 'simple'
+  (Kazakh and any other word as written) configurations — kept by a trigger and indexed by
+  GIN (published lots; ``ix_lot_search_region`` on (region_kato, search_vector) for searches
+  within a region). Every query word must match, as a Russian stem or as written.
+  Typos: the trigger also keeps ``lot_fts_words``, the distinct lexemes of all lots (a few
+  thousand, trigram-indexed); a query word found neither as written nor as its Russian stem
+  is replaced by its most similar lexicon words (``similarity >= 0.3``, at most 3:
+  "медиплавильный" → "медеплавильный"), or left out when nothing resembles it (unless
+  no word would remain). Rank: ``ts_rank`` (a title hit weighs most), computed over the
+  newest :data:`RANK_WINDOW` matches only, so a broad word does not rank every lot that
+  has it (relevance pages go no further than that window). The other sort orders of a text
+  query take all matches.
+- SQLite (migration 85cf7ad9ebbe): FTS5 external-content table ``lot_fts`` (tokenizer
+  unicode61) kept by triggers.
   Each query word is stemmed with the Snowball Russian stemmer and searched as a prefix
   (``"шлак"* AND "медеплавильн"*``); rank: title hits, then ``bm25``. There is **no typo
   tolerance on SQLite** (PostgreSQL only).
@@ -42,9 +48,10 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
+from functools import reduce
 
 import snowballstemmer
-from sqlalchemy import Float, case, cast, column, func, literal, literal_column, or_, select, table
+from sqlalchemy import Float, case, cast, column, func, literal, literal_column, select, table, text
 from sqlalchemy.orm import selectinload
 
 from market.core.timeutil import utcnow
@@ -54,11 +61,20 @@ from market.lots.query import SORTS, LotQuery
 from market.refdata.models import WasteCode
 
 ENDING_SOON_HOURS = 72
-SIMILARITY = 0.4
+SIMILARITY = 0.3  # lexicon words this similar (pg_trgm similarity) to an unknown query word
+CORRECTIONS = 3  # at most this many of them replace it
+RANK_WINDOW = 100  # relevance ranks the newest this many matches (PostgreSQL)
 _CODE_QUERY = re.compile(r"^[\d\s*]+$")
 _WORD = re.compile(r"\w+")
 _stemmer = snowballstemmer.stemmer("russian")
 _fts = table("lot_fts", column("rowid"), column("search_text"))
+# The configurations are SQL literals (not bound parameters): plainto_tsquery needs a regconfig.
+_RUSSIAN, _SIMPLE = literal_column("'russian'"), literal_column("'simple'")
+_VECTOR = literal_column("lot.search_vector")  # PostgreSQL only, not in the model
+_KNOWN = text("SELECT w FROM unnest(CAST(:words AS text[])) AS w WHERE EXISTS (SELECT 1 FROM lot_fts_words"
+              " WHERE word = ANY(array_append(tsvector_to_array(to_tsvector('russian', w)), w)))")
+_SIMILAR = text("SELECT word FROM lot_fts_words WHERE word % :w"
+                " ORDER BY similarity(word, :w) DESC, word LIMIT :n")
 
 
 def _normalize(value: str) -> str:
@@ -164,29 +180,38 @@ def distance_km(origin: tuple[float, float] | None, lat: float | None, lon: floa
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
+def _pg_words(q: str) -> list[tuple[str, list[str]]]:
+    """The query's words, each with the lexicon words it stands for when it is not in the
+    lexicon itself (a typo); words neither known nor similar to one are left out."""
+    words = list(dict.fromkeys(_WORD.findall(q)))
+    known = set(db.session.scalars(_KNOWN, {"words": words}))
+    if len(known) == len(words):
+        return [(w, []) for w in words]
+    db.session.execute(select(func.set_config("pg_trgm.similarity_threshold", str(SIMILARITY), True)))
+    result = []
+    for word in words:
+        similar = [] if word in known else list(
+            db.session.scalars(_SIMILAR, {"w": word, "n": CORRECTIONS}))
+        if word in known or similar:
+            result.append((word, similar))
+    return result or [(w, []) for w in words]
+
+
+def _pg_tsquery(q: str):
+    """AND over the words of (the word in both configurations OR its corrections)."""
+    groups = []
+    for word, similar in _pg_words(q):
+        terms = [func.plainto_tsquery(_RUSSIAN, word), func.plainto_tsquery(_SIMPLE, word)]
+        terms += [func.plainto_tsquery(_SIMPLE, s) for s in similar]
+        groups.append(reduce(lambda a, b: a.op("||")(b), terms))
+    return reduce(lambda a, b: a.op("&&")(b), groups)
+
+
 def _text_search(stmt, q: str):
     """(statement restricted to matches, relevance expression: higher is better)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(select(func.set_config("pg_trgm.word_similarity_threshold",
-                                                  str(SIMILARITY), True)))
-        # The configurations are SQL literals (not bound parameters), so that the expressions
-        # equal those of the GIN indexes even under a prepared statement's generic plan.
-        russian, simple_cfg = literal_column("'russian'"), literal_column("'simple'")
-        ru = func.plainto_tsquery(russian, q)
-        simple = func.plainto_tsquery(simple_cfg, q)
-        ru_vec = func.to_tsvector(russian, Lot.search_text)
-        simple_vec = func.to_tsvector(simple_cfg, Lot.search_text)
-        similar = func.word_similarity(q, Lot.search_text)
-        title = func.lower(Lot.title)
-        stmt = stmt.where(or_(ru_vec.op("@@")(ru), simple_vec.op("@@")(simple),
-                              literal(q).op("<%")(Lot.search_text)))
-        title_hit = case((or_(func.to_tsvector(russian, title).op("@@")(ru),
-                              func.to_tsvector(simple_cfg, title).op("@@")(simple)), 1.0),
-                         else_=0.0)
-        rank = (title_hit + func.word_similarity(q, title) + func.ts_rank(ru_vec, ru)
-                + func.ts_rank(simple_vec, simple) + similar)
-        return stmt, rank
+    if db.session.get_bind().dialect.name == "postgresql":
+        tsquery = _pg_tsquery(q)
+        return stmt.where(_VECTOR.op("@@")(tsquery)), func.ts_rank(_VECTOR, tsquery)
     match = fts5_query(q)
     stmt = stmt.join(_fts, _fts.c.rowid == Lot.id).where(
         literal_column("lot_fts").op("MATCH")(match))
@@ -212,9 +237,9 @@ def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, fl
     if not isinstance(query, LotQuery):
         query = LotQuery(q=query or "", **filters)
     q = (query.q or "").strip()
-    stmt = _filtered(select(Lot).where(Lot.state == "published")
-                     .options(selectinload(Lot.code), selectinload(Lot.region)),
-                     query, org=org, now=now)
+    # A literal, so that even a prepared statement's generic plan may use the partial GIN index.
+    published = Lot.state == literal_column("'published'")
+    stmt = _filtered(select(Lot).where(published), query, org=org, now=now)
     if only_ids is not None:
         stmt = stmt.where(Lot.id.in_(list(only_ids)))
     rank = None
@@ -228,7 +253,14 @@ def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, fl
     if sort == "newest" or (sort == "relevance" and rank is None):
         if before:
             stmt = stmt.where(Lot.id < before)
-        return list(db.session.scalars(stmt.order_by(Lot.id.desc()).limit(limit)))
+        return _load(stmt.order_by(Lot.id.desc()).limit(limit))
+    if sort == "relevance" and db.session.get_bind().dialect.name == "postgresql":
+        # With a region, "id + 0" keeps the planner off walking the primary key backwards (it
+        # would test every lot's vector, de-TOASTing it, before the region): the bitmap of
+        # ix_lot_search_region gives the region's matches exactly.
+        key = Lot.id + 0 if query.region else Lot.id
+        newest = stmt.with_only_columns(Lot.id).order_by(key.desc()).limit(RANK_WINDOW)
+        stmt = select(Lot).where(Lot.id.in_(newest.correlate(None)))
     if sort == "relevance":
         order = (rank.desc(), Lot.id.desc())
     elif sort == "ending":
@@ -237,7 +269,11 @@ def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, fl
         order = (distance_order(origin).asc().nulls_last(), Lot.id.desc())
     else:
         order = (price_per_tonne().asc().nulls_last(), Lot.id.desc())
-    return list(db.session.scalars(stmt.order_by(*order).limit(limit).offset(max(offset, 0))))
+    return _load(stmt.order_by(*order).limit(limit).offset(max(offset, 0)))
+
+
+def _load(stmt) -> list[Lot]:
+    return list(db.session.scalars(stmt.options(selectinload(Lot.code), selectinload(Lot.region))))
 
 
 __all__ = ["SORTS", "LotQuery", "build_search_text", "code_prefix", "distance_km", "refresh_search_text",
