@@ -49,8 +49,8 @@ def test_hostile_queries(endpoint, app, client, auth, world):  # noqa: F811
         assert response.status_code < 500, f"{endpoint} with {value[:20]!r}: {response.status_code}"
 
 
-def test_nul_is_refused_clearly(client):
+def test_nul_is_removed_before_views_see_it(client):
     response = client.get("/lots/", query_string={"q": "шлак\x00"})
-    assert response.status_code == 400 and "NUL" in response.text
+    assert response.status_code == 200 and 'value="шлак"' in response.text
     response = client.post("/login", data={"email": "a\x00@b.kz", "password": "x"})
-    assert response.status_code == 400
+    assert response.status_code < 500

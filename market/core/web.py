@@ -135,15 +135,15 @@ def register_web_hooks(app: Flask) -> None:
         return render_template("errors/page.html", code=code, title=title, text=text), code
 
     @app.before_request
-    def _refuse_nul():
-        """A NUL character in a parameter is never meant (PostgreSQL text cannot hold it)."""
-        values = [v for _, vs in request.args.lists() for v in vs]
-        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
-                "application/x-www-form-urlencoded", "multipart/form-data"):
-            values += [v for _, vs in request.form.lists() for v in vs]
-        if any("\x00" in v for v in values):
-            return _page(400, _l("Недопустимый символ"), _l(
-                "В запросе есть нулевой символ (NUL). Уберите его и повторите."))
+    def _strip_nul():
+        """A NUL character in a parameter is never meant and PostgreSQL text cannot hold it:
+        it is removed from the query string and the form before any view sees them."""
+        if "%00" in request.query_string.decode("latin-1"):
+            request.args = _without_nul(request.args)
+        is_form = request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data")
+        if is_form and any("\x00" in v for _, vs in request.form.lists() for v in vs):
+            request.form = _without_nul(request.form)
         return None
 
     @app.errorhandler(403)
@@ -188,6 +188,13 @@ def register_web_hooks(app: Flask) -> None:
         rollback()
         return _page(500, _l("Ошибка на сервере"), _l(
             "Что-то пошло не так. Мы уже знаем об ошибке; попробуйте позже."))
+
+
+def _without_nul(data):
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    return ImmutableMultiDict([(k.replace("\x00", ""), v.replace("\x00", ""))
+                               for k, vs in data.lists() for v in vs])
 
 
 def db_int(value) -> int:

@@ -104,7 +104,6 @@ def test_point_is_taken_from_the_outline_when_missing(client, auth, holder, hold
     ({"waste_code": "99 99 99"}, "не найден"),
     ({"state_owned": "y"}, "Государственный орган"),
     ({"name": ""}, None),
-    ({"name": "Отвал\x00", "description": "\x00"}, "недопустимые символы"),
 ])
 def test_bad_input_is_shown_next_to_the_field(client, auth, holder, holder_owner, overrides, message):
     auth.login(holder_owner.email)
