@@ -63,6 +63,10 @@ class Config:
     TOKEN_MAX_AGE_SECONDS = int(os.environ.get("TOKEN_MAX_AGE_SECONDS", str(24 * 3600)))
 
     PAGE_SIZE = 25
+    # Public search pages as anonymous visitors see them are served from a per-worker cache
+    # for this many seconds (0: never); logged-in users always get a fresh page.
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    PAGE_CACHE_SIZE = int(os.environ.get("PAGE_CACHE_SIZE", "256"))
     # Storage limits (Environmental Code of the Republic of Kazakhstan, 2021), in months, by
     # the purpose of storage: past them the stock must be offered for transfer.
     STORAGE_LIMIT_MONTHS = {
@@ -100,6 +104,7 @@ class TestingConfig(Config):
     HUEY_IMMEDIATE = True
     MAIL_BACKEND = "memory"
     SERVER_NAME = None
+    PAGE_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -107,9 +107,13 @@ def main() -> None:
     parser.add_argument("suite", choices=sorted(SUITES))
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--password", default="bench-password-1")
+    parser.add_argument("--uncached", action="store_true",
+                        help="PAGE_CACHE_SECONDS=0: every anonymous page rendered afresh")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the servers
     env = {**os.environ, "QALDYQ_ENV": "development", "PYTHONPATH": str(ROOT)}
+    if args.uncached:
+        env["PAGE_CACHE_SECONDS"] = "0"
     app_port, hello_port = free_port(), free_port()
     app_proc = start("wsgi:app", app_port, env)
     hello_proc = start("bench.hello_app:app", hello_port, env)

@@ -17,6 +17,7 @@ from market.accounts.forms import (
 )
 from market.accounts.models import ROLE_LABELS, Invitation, JoinRequest, Membership, Organization
 from market.accounts.verification import decide
+from market.core import refcache
 from market.core.audit_views import audit_page
 from market.core.forms import options
 from market.core.txn import commit
@@ -28,8 +29,11 @@ bp = Blueprint("orgs", __name__, url_prefix="")
 
 
 def region_choices() -> list[tuple[str, str]]:
-    regions = db.session.scalars(select(Region).order_by(Region.kato)).all()
-    return options([("", "—")] + [(r.kato, r.name) for r in regions])
+    def build():
+        regions = db.session.scalars(select(Region).order_by(Region.kato)).all()
+        return options([("", "—")] + [(r.kato, r.name) for r in regions])
+
+    return refcache.per_locale("regions", build)
 
 
 def _org(org_id: int) -> Organization:

@@ -74,9 +74,9 @@ def tonnes_filter(value) -> str:
     """Tonnes with a thin space between thousands and a comma before the 3 decimals."""
     if value is None:
         return "—"
-    from flask_babel import format_decimal
+    from market.core.numfmt import grouped
 
-    return format_decimal(value, format="#,##0.000")
+    return grouped(value, 3)
 
 
 def map_regions() -> list[dict]:

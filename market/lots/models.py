@@ -6,7 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.core.timeutil import utcnow
@@ -41,6 +52,10 @@ def months_in(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
+PRICE_PER_T = ("CAST(CASE WHEN price_basis = 'per_lot' THEN price / quantity ELSE price END"
+               " AS BIGINT)")
+
+
 class Lot(db.Model):
     """An offer of waste from a stream's balance, or of a formation (TMO)."""
 
@@ -57,6 +72,10 @@ class Lot(db.Model):
         Index("ix_lot_state_region", "state", "region_kato"),
         Index("ix_lot_state_code", "state", "waste_code"),
         Index("ix_lot_state_ends", "state", "ends_at"),
+        # The price sort and price filters (PostgreSQL: published lots only).
+        Index("ix_lot_price", "price_per_t", postgresql_where=text("state = 'published'")),
+        Index("ix_lot_region_price", "region_kato", "price_per_t",
+              postgresql_where=text("state = 'published'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +105,9 @@ class Lot(db.Model):
     price: Mapped[int | None] = mapped_column(BigInteger)  # tiyn: fixed price or start price
     increment: Mapped[int | None] = mapped_column(BigInteger)
     reserve_price: Mapped[int | None] = mapped_column(BigInteger)
+    # The price per tonne whatever the basis (tiyn, rounded), kept by the database: what the
+    # price filters and the price sort compare.
+    price_per_t: Mapped[int | None] = mapped_column(BigInteger, Computed(PRICE_PER_T))
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     anti_snipe_minutes: Mapped[int] = mapped_column(default=0)
     mandatory: Mapped[bool] = mapped_column(default=False)

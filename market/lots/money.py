@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import format_currency
 from flask_babel import lazy_gettext as _l
+
+from market.core.numfmt import grouped
 
 MAX_TIYN = 10**17  # far above any lot, well inside BIGINT
 
@@ -49,8 +50,9 @@ def format_kzt(tiyn: int | None) -> str:
     """
     if tiyn is None:
         return "—"
-    pattern = "#,##0\u00a0₸" if tiyn % 100 == 0 else "#,##0.00\u00a0₸"
-    return format_currency(Decimal(tiyn) / 100, "KZT", format=pattern, currency_digits=False)
+    if tiyn % 100 == 0:
+        return grouped(tiyn // 100, 0) + "\u00a0₸"
+    return grouped(Decimal(tiyn) / 100, 2) + "\u00a0₸"
 
 
 def kzt_input(tiyn: int | None) -> str:

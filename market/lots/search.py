@@ -64,6 +64,7 @@ ENDING_SOON_HOURS = 72
 SIMILARITY = 0.3  # lexicon words this similar (pg_trgm similarity) to an unknown query word
 CORRECTIONS = 3  # at most this many of them replace it
 RANK_WINDOW = 100  # relevance ranks the newest this many matches (PostgreSQL)
+WINDOW_SPANS = (50_000, 400_000)  # ... looked for among the newest this many lots first
 _CODE_QUERY = re.compile(r"^[\d\s*]+$")
 _WORD = re.compile(r"\w+")
 _stemmer = snowballstemmer.stemmer("russian")
@@ -122,8 +123,9 @@ def fts5_query(q: str) -> str:
 
 
 def price_per_tonne():
-    """The price compared by filters and the price sort: per tonne whatever the lot's basis."""
-    return case((Lot.price_basis == "per_lot", Lot.price / Lot.quantity), else_=Lot.price)
+    """The price compared by filters and the price sort: per tonne whatever the lot's basis
+    (a column the database computes, indexed for published lots)."""
+    return Lot.price_per_t
 
 
 def _filtered(stmt, query: LotQuery, *, org=None, now=None):
@@ -260,7 +262,7 @@ def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, fl
         # ix_lot_search_region gives the region's matches exactly.
         key = Lot.id + 0 if query.region else Lot.id
         newest = stmt.with_only_columns(Lot.id).order_by(key.desc()).limit(RANK_WINDOW)
-        stmt = select(Lot).where(Lot.id.in_(newest.correlate(None)))
+        stmt = select(Lot).where(Lot.id.in_(_newest_matches(newest)))
     if sort == "relevance":
         order = (rank.desc(), Lot.id.desc())
     elif sort == "ending":
@@ -270,6 +272,20 @@ def search_lots(query: LotQuery | str = "", *, org=None, origin: tuple[float, fl
     else:
         order = (price_per_tonne().asc().nulls_last(), Lot.id.desc())
     return _load(stmt.order_by(*order).limit(limit).offset(max(offset, 0)))
+
+
+def _newest_matches(newest) -> list[int]:
+    """The ids `newest` selects (the newest RANK_WINDOW matches), looked for first among the
+    newest lots only (WINDOW_SPANS): when that range holds enough matches they are the same
+    ids, and the database read only the pages of that range instead of every match's page."""
+    top = db.session.scalar(select(func.max(Lot.id))) or 0
+    for span in WINDOW_SPANS:
+        if span >= top:
+            break
+        ids = list(db.session.scalars(newest.where(Lot.id > top - span)))
+        if len(ids) >= RANK_WINDOW:
+            return ids
+    return list(db.session.scalars(newest))
 
 
 def _load(stmt) -> list[Lot]:

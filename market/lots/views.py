@@ -24,8 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from market.accounts.models import Organization, OrgRole
 from market.accounts.views_orgs import region_choices
 from market.cadastre.models import Formation
+from market.core import refcache
 from market.core.errors import DomainError
 from market.core.forms import options
+from market.core.pagecache import anonymous_page
 from market.core.timeutil import ALMATY, utcnow
 from market.core.txn import commit, rollback
 from market.core.web import db_int, tonnes_filter
@@ -139,6 +141,7 @@ def _search_setup():
 
 
 @bp.get("/")
+@anonymous_page
 def list_lots():
     """Published lots: text or waste-code search (`q`), filters and sort order in the query string.
 
@@ -174,9 +177,12 @@ def list_lots():
 
 
 def _chapter_choices():
-    chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
-    return options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
-                                  for c in chapters])
+    def build():
+        chapters = db.session.scalars(select(WasteChapter).order_by(WasteChapter.chapter)).all()
+        return options([("", "—")] + [(c.chapter, f"{c.chapter} — {_localized(c, 'title')[0]}")
+                                      for c in chapters])
+
+    return refcache.per_locale("chapters", build)
 
 
 MAP_LIMIT = 2000  # markers on the map of a search; clustering keeps it readable
