@@ -52,6 +52,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     _register_blueprints(app)
     _register_cli(app)
+    from market.core import pagecache
+
+    pagecache.install(app)  # last: its hook must run before the others
     return app
 
 

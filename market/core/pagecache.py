@@ -20,7 +20,6 @@ from collections import OrderedDict
 
 from flask import current_app, make_response, request, session
 from flask_babel import get_locale
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 TOKEN_SLOT = "\x00csrf-token\x00"  # noqa: S105 (a placeholder; NUL never reaches a page)
@@ -58,31 +57,57 @@ PAGES = _LRU()
 
 
 def _cacheable() -> bool:
-    return (request.method == "GET" and not current_user.is_authenticated
-            and not session.get("_flashes"))
+    """A GET by a visitor who is not logged in (nor about to be, by a remember-me cookie) and
+    has no message waiting. Reads the session only: loading the user costs more."""
+    return (request.method == "GET" and "_user_id" not in session
+            and not session.get("_flashes")
+            and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            not in request.cookies)
+
+
+def _key() -> tuple:
+    return request.endpoint, request.full_path, str(get_locale())
+
+
+def _ttl() -> float:
+    return current_app.config.get("PAGE_CACHE_SECONDS") or 0
+
+
+def serve_cached():
+    """First of the app's before-request hooks: a cached page is answered at once (the rate
+    limiter and the other hooks have nothing to do for it)."""
+    view = current_app.view_functions.get(request.endpoint)
+    if _ttl() <= 0 or not getattr(view, "anonymous_page", False) or not _cacheable():
+        return None
+    page = PAGES.get(_key())
+    if page is None:
+        return None
+    response = make_response(page.replace(TOKEN_SLOT, generate_csrf()))
+    response.headers["X-Page-Cache"] = "hit"
+    return response
 
 
 def anonymous_page(view):
-    """Serve `view`'s HTML from the cache for anonymous visitors (see the module docstring)."""
+    """Mark `view` as served from the cache for anonymous visitors (see the module docstring):
+    a miss renders the page and stores it."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        ttl = current_app.config.get("PAGE_CACHE_SECONDS") or 0
+        ttl = _ttl()
         if ttl <= 0 or not _cacheable():
             return view(*args, **kwargs)
-        key = (request.endpoint, request.full_path, str(get_locale()))
-        page = PAGES.get(key)
-        if page is None:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.mimetype != "text/html" \
-                    or session.get("_flashes"):
-                return response
-            token = generate_csrf()
-            page = response.get_data(as_text=True).replace(token, TOKEN_SLOT)
-            PAGES.put(key, page, ttl, current_app.config.get("PAGE_CACHE_SIZE", 256))
+        response = make_response(view(*args, **kwargs))
+        if response.status_code != 200 or response.mimetype != "text/html" \
+                or session.get("_flashes"):
             return response
-        response = make_response(page.replace(TOKEN_SLOT, generate_csrf()))
-        response.headers["X-Page-Cache"] = "hit"
+        page = response.get_data(as_text=True).replace(generate_csrf(), TOKEN_SLOT)
+        PAGES.put(_key(), page, ttl, current_app.config.get("PAGE_CACHE_SIZE", 256))
         return response
 
+    wrapper.anonymous_page = True
     return wrapper
+
+
+def install(app) -> None:
+    """Put serve_cached before every other before-request hook (call after the extensions)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, serve_cached)

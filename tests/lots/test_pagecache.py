@@ -75,3 +75,22 @@ def test_nothing_is_cached_when_disabled(app, session, market):
     client = app.test_client()
     client.get("/lots/")
     assert "X-Page-Cache" not in client.get("/lots/").headers
+
+
+def test_a_remember_me_cookie_is_not_anonymous(app, session, market, cached):
+    app.test_client().get("/lots/")
+    client = app.test_client()
+    client.set_cookie("remember_token", "someone")
+    assert "X-Page-Cache" not in client.get("/lots/").headers
+
+
+def test_a_waiting_message_is_shown_not_cached(app, session, market, cached):
+    app.test_client().get("/lots/")
+    client = app.test_client()
+    with client.session_transaction() as s:
+        s["_flashes"] = [("info", "Сообщение для этого посетителя")]
+    page = client.get("/lots/")
+    assert "X-Page-Cache" not in page.headers
+    assert "Сообщение для этого посетителя" in page.get_data(as_text=True)
+    assert "Сообщение для этого посетителя" not in app.test_client().get("/lots/").get_data(
+        as_text=True)
