@@ -80,6 +80,11 @@ class Config:
     # Marketplace
     MANDATORY_OFFER_DAYS = int(os.environ.get("MANDATORY_OFFER_DAYS", "14"))
     ANTI_SNIPE_MAX_MINUTES = int(os.environ.get("ANTI_SNIPE_MAX_MINUTES", "30"))
+    # Typo guard: a bid (or proxy limit) above this many times the current or start price is
+    # refused as implausible (0: no bound).
+    BID_MAX_MULTIPLE = int(os.environ.get("BID_MAX_MULTIPLE", "100"))
+    # Watchers and bidders hear "the auction ends soon" this many minutes before its end.
+    AUCTION_ENDING_SOON_MINUTES = int(os.environ.get("AUCTION_ENDING_SOON_MINUTES", "60"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # Where uploaded files live (market.core.storage): "local" (UPLOAD_DIR) or "module:factory".
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
@@ -90,6 +95,11 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (client IPs for rate limits and the audit trail). 0 in development.
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    # Ed25519 key that signs the public ledger's tree heads: base64 of the raw 32-byte seed, or
+    # the path of a file holding it. Unset: generated once into the instance folder (not in
+    # production, which refuses to sign without it).
+    LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY") or None
+    LEDGER_KEY_AUTOGENERATE = True
 
 
 class DevelopmentConfig(Config):
@@ -111,6 +121,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    LEDGER_KEY_AUTOGENERATE = False
 
     @classmethod
     def check(cls) -> None:

@@ -93,10 +93,17 @@ def _register_blueprints(app: Flask) -> None:
     from market.accounts.views_licences import bp as licences_bp
     from market.accounts.views_official import bp as official_bp
     from market.accounts.views_orgs import bp as orgs_bp
+    from market.accounts.views_twofactor import bp as twofactor_bp
     from market.api.setup import init_api
     from market.auctions.views import bp as auctions_bp
+    from market.auctions.views_protocol import bp as auction_protocol_bp
+    from market.auctions.views_requests import bp as transfers_bp
     from market.cadastre.views import bp as cadastre_bp
     from market.core.views import bp as main_bp
+    from market.deals.views import bp as deals_bp
+    from market.deals.views_agreements import bp as agreements_bp
+    from market.deals.views_review import bp as review_bp
+    from market.ledger.views import bp as ledger_bp
     from market.lots.sitemap import bp as sitemap_bp
     from market.lots.views import bp as lots_bp
     from market.lots.views_files import bp as lot_files_bp
@@ -111,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(twofactor_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(official_bp)
     app.register_blueprint(admin_bp)
@@ -122,13 +130,21 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cadastre_bp)
     app.register_blueprint(lots_bp)
     app.register_blueprint(auctions_bp)
+    app.register_blueprint(deals_bp)
+    app.register_blueprint(agreements_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(transfers_bp)
+    app.register_blueprint(auction_protocol_bp)
     app.register_blueprint(lot_files_bp)
     app.register_blueprint(saved_bp)
     app.register_blueprint(wanted_bp)
     app.register_blueprint(offer_reports_bp)
     app.register_blueprint(sitemap_bp)
     app.register_blueprint(licences_bp)
+    app.register_blueprint(ledger_bp)
     init_api(app)
+    import market.auctions.bid_notices
+    import market.ledger.jobs
     import market.lots.jobs
     import market.registry.jobs  # noqa: F401  (periodic tasks known to web and consumer)
     from market.lots.reservation import install as install_lot_notes
@@ -142,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from market.accounts.cli import users_cli
     from market.demo.cli import demo_command
+    from market.ledger.cli import ledger_cli
     from market.refdata.cli import refdata_cli
     from market.registry.cli import registry_cli
 
@@ -149,3 +166,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(registry_cli)
+    app.cli.add_command(ledger_cli)

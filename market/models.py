@@ -8,11 +8,15 @@ from market.accounts.models import (
     Organization,
     User,
 )
+from market.accounts.twofactor import TwoFactor
 from market.api.models import ApiToken, IdempotencyRecord
 from market.auctions.models import Auction, Bid, BidEvent
 from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
 from market.deals.models import Deal
+from market.deals.models_agreement import Agreement, AgreementSignature, AgreementVersion
+from market.deals.models_review import Review, ReviewStep
+from market.ledger.models import LedgerEntry, TreeHead
 from market.lots.models import Lot, LotEvent, LotFile, OfferReport
 from market.lots.models_interest import (
     SavedSearch,
@@ -39,6 +43,9 @@ from market.registry.models import (
 )
 
 __all__ = [
+    "Agreement",
+    "AgreementSignature",
+    "AgreementVersion",
     "ApiToken",
     "Assay",
     "Auction",
@@ -52,6 +59,7 @@ __all__ = [
     "ImportJob",
     "Invitation",
     "JoinRequest",
+    "LedgerEntry",
     "Licence",
     "Lot",
     "LotEvent",
@@ -64,10 +72,14 @@ __all__ = [
     "OutboxEmail",
     "Passport",
     "Region",
+    "Review",
+    "ReviewStep",
     "SavedSearch",
     "SavedSearchHit",
     "Site",
     "StockLayer",
+    "TreeHead",
+    "TwoFactor",
     "User",
     "WantedMatch",
     "WantedPost",

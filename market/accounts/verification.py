@@ -10,6 +10,7 @@ from market.core.errors import PermissionDenied
 from market.core.notify import notify, queue_email
 from market.core.statemachine import StateMachine
 from market.core.timeutil import utcnow
+from market.ledger.operations import record_org_decision
 
 
 def _reason_required(org, *, reason=None, **_):
@@ -52,6 +53,7 @@ def decide(org: Organization, action: str, *, actor: User, reason: str | None = 
     org.state_reason = (reason or "").strip() or None
     org.state_changed_at = utcnow()
     audit.record(f"org.{action}", org, actor=actor, old=old, new=new, reason=org.state_reason)
+    record_org_decision(org, action, reason=org.state_reason)  # public ledger
     text = _l("Организация «%(name)s» %(what)s.", name=org.name, what=ACTION_LABELS[action])
     for m in org.owners:
         notify(m.user, "org.state", str(text), url=f"/orgs/{org.id}")

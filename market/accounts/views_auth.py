@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from market.accounts import operations as ops
+from market.accounts import twofactor
 from market.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -24,6 +25,7 @@ from market.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from market.accounts.views_twofactor import begin_login
 from market.core import audit
 from market.core.errors import DomainError
 from market.core.txn import commit
@@ -90,6 +92,9 @@ def login():
             commit()  # failed attempts and lockouts are recorded
             flash(str(exc), "danger")
         else:
+            if twofactor.is_enabled(user):  # the password is right: now the code
+                commit()
+                return begin_login(user, remember=form.remember.data, next_url=form.next.data)
             if user.locale:
                 session["lang"] = user.locale
             commit()

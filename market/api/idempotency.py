@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from market.api.models import IdempotencyRecord
 from market.core.errors import DomainError
+from market.core.txn import commit, rollback
 from market.extensions import db
 from market.registry.models import WasteRecord
 
@@ -49,9 +52,12 @@ def stored(org_id: int, key: str) -> IdempotencyRecord | None:
         IdempotencyRecord.organization_id == org_id, IdempotencyRecord.key == key))
 
 
-def replay(org_id: int, key: str, fingerprint: str) -> Response | None:
-    """The stored answer for this key, None if the key is new; refuses a reused key."""
+def replay(org_id: int, key: str, fingerprint: str, journal: bool = True) -> Response | None:
+    """The stored answer for this key, None if the key is new; refuses a reused key (also one
+    that a journal record of the organisation carries, unless ``journal`` is False)."""
     saved = stored(org_id, key)
+    if saved is None and not journal:
+        return None
     if saved is None:
         used = db.session.scalar(select(WasteRecord.id).where(
             WasteRecord.organization_id == org_id, WasteRecord.idempotency_key == key))
@@ -79,3 +85,31 @@ def remember(org_id: int, key: str, fingerprint: str, status: int, body: str) ->
     db.session.add(IdempotencyRecord(organization_id=org_id, key=key, request_hash=fingerprint,
                                      status_code=status, response=body))
     db.session.flush()
+
+
+def idempotent_write(org_id: int, key: str | None, status: int, perform: Callable[[], object], *,
+                     journal: bool = True) -> Response:
+    """Run ``perform()`` (→ a JSON-able payload), answer ``status`` with it and commit.
+
+    With an Idempotency-Key: a stored answer for the key is returned without running perform
+    (a reused key with another request → IdempotencyMismatch, 422); a new answer is stored in
+    the same transaction. A simultaneous retry with the same key that committed first makes
+    this one's commit fail on the unique key: this one rolls back and answers as that one did.
+    """
+    fingerprint = request_fingerprint() if key else None
+    if key:
+        saved = replay(org_id, key, fingerprint, journal)
+        if saved is not None:
+            return saved
+    try:
+        response, body = json_response(perform(), status)
+        if key:
+            remember(org_id, key, fingerprint, status, body)
+        commit()
+    except IntegrityError:
+        rollback()
+        saved = replay(org_id, key, fingerprint, journal) if key else None
+        if saved is None:
+            raise
+        return saved
+    return response

@@ -21,7 +21,6 @@ from flask import g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
 
 from market.accounts.models import Organization
 from market.api import idempotency, tokens
@@ -130,7 +129,7 @@ def _mark_api_source(_mapper, _connection, target: AuditEvent) -> None:
 
 
 @contextmanager
-def _via_api():
+def via_api():
     """Audit events written (flushed) inside carry source=api and the token's prefix."""
     reset = _api_token_prefix.set(g.api_token.prefix)
     try:
@@ -146,26 +145,9 @@ def _write(status: int, idempotency_key: str | None, perform):
     if not tokens.can_write_with(token, actor):
         raise PermissionDenied(_l("Создатель токена больше не может управлять лотами этой организации; "
                                   "выпустите новый токен."))
-    org_id = token.organization_id
-    fingerprint = idempotency.request_fingerprint() if idempotency_key else None
-    if idempotency_key:
-        saved = idempotency.replay(org_id, idempotency_key, fingerprint)
-        if saved is not None:
-            return saved
-    try:
-        with _via_api():
-            response, body = idempotency.json_response(LotSchema().dump(perform(actor)), status)
-            if idempotency_key:
-                idempotency.remember(org_id, idempotency_key, fingerprint, status, body)
-            commit()
-    except IntegrityError:
-        # A simultaneous retry with the same key committed first: answer as it did.
-        rollback()
-        saved = idempotency.replay(org_id, idempotency_key, fingerprint) if idempotency_key else None
-        if saved is None:
-            raise
-        return saved
-    return response
+    with via_api():
+        return idempotency.idempotent_write(token.organization_id, idempotency_key, status,
+                                            lambda: LotSchema().dump(perform(actor)))
 
 
 # Search -------------------------------------------------------------------------------------

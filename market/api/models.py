@@ -11,7 +11,7 @@ from market.core.timeutil import utcnow
 from market.core.types import UTCDateTime
 from market.extensions import db
 
-SCOPES = ("registry:read", "registry:write", "lots:write")
+SCOPES = ("registry:read", "registry:write", "lots:write", "bids:write")
 
 
 class ApiToken(db.Model):

@@ -228,12 +228,12 @@ def lot_payload(lot: Lot, *, holder: bool, owner: bool) -> dict:
 
 def _not_blank(value: str) -> None:
     if not value.strip():
-        raise ValidationError(REQUIRED)
+        raise ValidationError([REQUIRED])  # a list: a bare lazy string would be split into letters
 
 
 def _positive(value) -> None:
     if value <= 0:
-        raise ValidationError(_l("Количество должно быть больше нуля."))
+        raise ValidationError([_l("Количество должно быть больше нуля.")])
 
 
 def _tonnes(description: str, **kwargs) -> QuantityInput:

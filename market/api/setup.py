@@ -26,7 +26,8 @@ SPEC_OPTIONS = {
         "on its API tokens page). Reading needs the scope `registry:read`, writing "
         "`registry:write`. Published lots of the exchange are read and searched without a token "
         "(with one, each lot names its holder); creating, publishing and withdrawing the "
-        "organisation's lots needs `lots:write`. Errors are JSON `{code, status, message[, errors]}`, "
+        "organisation's lots needs `lots:write`; placing and withdrawing its bids `bids:write`. "
+        "Errors are JSON `{code, status, message[, errors]}`, "
         "the message in the language of `Accept-Language` (ru, kk, en). Quantities are decimal "
         "strings in tonnes, money integers in tiyn (1 ₸ = 100 tiyn), times ISO 8601 in UTC.")},
     "security": [{"bearerAuth": []}],
@@ -40,6 +41,9 @@ TAGS = (
     ("Records", "The append-only waste journal of a stream."),
     ("Lots", "Lots of the exchange: public search and reading; drafts, publication and withdrawal "
              "of the token organisation's lots."),
+    ("Bids", "Bids on lots of the exchange: the bids of a lot as its page shows them; placing, "
+             "buying at a fixed price and withdrawing for the token organisation (scope "
+             "`bids:write`); its own bids."),
 )
 
 
@@ -56,6 +60,7 @@ class QaldyqApi(Api):
 
 def init_api(app: Flask) -> None:
     """Register the API blueprints and serve the OpenAPI document at /api/v1/openapi.json."""
+    from market.api.bids import bp as bids_bp
     from market.api.lots import bp as lots_bp
     from market.api.views import bp
     from market.api.views_tokens import bp as tokens_bp
@@ -72,6 +77,7 @@ def init_api(app: Flask) -> None:
         api.spec.tag({"name": name, "description": description})
     api.register_blueprint(bp)
     api.register_blueprint(lots_bp)
+    api.register_blueprint(bids_bp)
     app.register_blueprint(tokens_bp)
 
     json_for_api_paths(app)

@@ -13,7 +13,6 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from market.api import idempotency
 from market.api.auth import (
@@ -38,7 +37,6 @@ from market.api.schemas import (
 )
 from market.api.tokens import can_write_with
 from market.core.errors import PermissionDenied
-from market.core.txn import commit, rollback
 from market.extensions import csrf, db, limiter
 from market.registry import journal
 from market.registry.models import Site, WasteRecord, WasteStream
@@ -213,24 +211,10 @@ def create_record(data, stream_id: int, idempotency_key: str | None = None):
     if not can_write_with(token, actor):
         raise PermissionDenied(_l("Создатель токена больше не может вносить записи в журнал этой "
                                   "организации; выпустите новый токен."))
-    org_id = token.organization_id
-    fingerprint = idempotency.request_fingerprint() if idempotency_key else None
-    if idempotency_key:
-        saved = idempotency.replay(org_id, idempotency_key, fingerprint)
-        if saved is not None:
-            return saved
-    try:
+
+    def perform():
         rec = journal.record(stream, actor=actor, source="api", idempotency_key=idempotency_key,
                              **data)
-        response, body = idempotency.json_response(RecordSchema().dump(rec), 201)
-        if idempotency_key:
-            idempotency.remember(org_id, idempotency_key, fingerprint, 201, body)
-        commit()
-    except IntegrityError:
-        # A simultaneous retry with the same key committed first: answer as it did.
-        rollback()
-        saved = idempotency.replay(org_id, idempotency_key, fingerprint) if idempotency_key else None
-        if saved is None:
-            raise
-        return saved
-    return response
+        return RecordSchema().dump(rec)
+
+    return idempotency.idempotent_write(token.organization_id, idempotency_key, 201, perform)

@@ -22,16 +22,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from market.accounts.models import Organization, OrgRole, User
+from market.auctions import bid_notices
 from market.auctions.auction import bidding_open, deposit_required, lock_auction
 from market.auctions.models import Auction, Bid, BidEvent
 from market.auctions.rules import (
     BID_FLOW,
     BIDDING_MODES,
+    DEFAULT_MAX_MULTIPLE,
     BidRefused,
     Book,
     Entry,
     better,
     check_amount,
+    check_plausible,
     extended_end,
     place,
     purchase_quantity,
@@ -47,6 +50,9 @@ from market.lots.money import MAX_TIYN, format_kzt
 from market.registry.journal import parse_quantity
 
 KEY_MAX = 64
+# (bid, actor=, now=) -> None, called under the auction's lock once a bid pending its deposit
+# counts; installed by higher domains (market.deals: a fixed-price purchase gets its deal).
+ACTIVATED: list = []
 
 
 def _one_writer(operation):
@@ -90,6 +96,15 @@ def _check_open(lot: Lot, auction: Auction, now: datetime) -> None:
     if auction.ends_at is not None and now >= auction.ends_at:
         raise BidRefused(_l("Торги по лоту завершились %(at)s."),
                          at=to_almaty(auction.ends_at).strftime("%d.%m.%Y %H:%M"))
+
+
+def _check_plausible(lot: Lot, auction: Auction, amount: int, max_amount: int | None) -> None:
+    """The typo guard: no amount or limit above BID_MAX_MULTIPLE × the current (or start) price."""
+    multiple = int(current_app.config.get("BID_MAX_MULTIPLE", DEFAULT_MAX_MULTIPLE))
+    reference = auction.price if auction.price is not None else lot.price
+    for value in (amount, max_amount):
+        if value is not None:
+            check_plausible(lot.pricing_mode, value, reference=reference, multiple=multiple)
 
 
 def _tiyn(value) -> int:
@@ -194,6 +209,7 @@ def place_bid(lot: Lot, *, actor: User, organization: Organization, amount: int,
     if (bid := _replayed(org, key, **replay)) is not None:  # a twin that waited for the lock
         return bid
     _check_open(lot, auction, now)
+    _check_plausible(lot, auction, amount, max_amount)
     pending = deposit_required(lot, org)
     placing = {"fixed": _buy, "sealed": _seal, "english": _outbid, "reverse": _outbid}
     bid, kind = placing[lot.pricing_mode](lot, auction, org=org, actor=actor, amount=amount,
@@ -321,8 +337,13 @@ def _apply(lot: Lot, auction: Auction, bid: Bid, *, now: datetime) -> None:
         db.session.add(bid)
     db.session.flush()
     if leads:
+        overtaken = auction.leader
         auction.leader = bid
+    else:
+        overtaken = bid  # the leader's proxy limit outbid the new bid at once
     auction.price, auction.runner_up = book.price, book.runner_up
+    if overtaken is not None:
+        bid_notices.outbid(lot, overtaken, price=book.price, by_proxy=not leads)
     auction.bid_count += 1
     end = extended_end(auction.ends_at, now, lot.anti_snipe_minutes,
                        current_app.config["ANTI_SNIPE_MAX_MINUTES"])
@@ -368,6 +389,8 @@ def activate_bid(bid: Bid, *, actor: User | None = None, now: datetime | None = 
     audit.record("bid.activated", bid, actor=actor, organization=bid.organization, lot_id=lot.id,
                  state=bid.state, price=auction.price)
     db.session.flush()
+    for hook in ACTIVATED:  # the deals domain: an activated purchase gets its deal
+        hook(bid, actor=actor, now=now)
     return bid
 
 

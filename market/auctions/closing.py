@@ -27,7 +27,6 @@ from market.auctions.auction import auction_of, lock_auction
 from market.auctions.models import Bid, BidEvent
 from market.auctions.query import leading_bid
 from market.auctions.rules import BID_FLOW
-from market.core.notify import notify
 from market.extensions import db
 from market.lots import closing
 from market.lots.models import Lot
@@ -110,12 +109,14 @@ def finish_without_award(lot: Lot, outcome: closing.Outcome, *, now: datetime, a
     """FINISH["close"] for auctions: the bids lose, their bidders hear it; then the lots domain
     closes the lot without a taker (the reserve released, a mandatory offer's report)."""
     if lot.pricing_mode in AUCTION_MODES:
-        from market.lots.wanted import managers
+        from market.auctions.bid_notices import tell_lost
 
         text = _l("Торги по лоту «%(title)s» завершены без победителя.", title=lot.title)
-        for org_id in sorted({b.organization_id for b in settle_bids(lot, None, now=now)}):
-            for user in managers(org_id):
-                notify(user, "auction.lost", str(text), f"/lots/{lot.id}")
+        tell_lost(lot, {b.organization_id for b in settle_bids(lot, None, now=now)}, text)
+    elif lot.pricing_mode == "free":  # its time ran out: the open transfer requests are not accepted
+        from market.auctions.requests import close_requests
+
+        close_requests(lot, now=now)
     _finish_without_taker(lot, outcome, now=now, actor=actor)
 
 
@@ -151,9 +152,11 @@ def bid_log_sha256(lot: Lot) -> str:
 
 # Interest ------------------------------------------------------------------------------------
 def bid_interest(lot: Lot) -> tuple[int, int]:
-    """INTEREST hook: (0, bids) — bids that took part (pending deposits and withdrawn ones included:
-    each is an organisation's interest in the lot)."""
-    return 0, db.session.scalar(select(func.count(Bid.id)).where(Bid.lot_id == lot.id)) or 0
+    """INTEREST hook: (requests, bids) — bids that took part (pending deposits and withdrawn ones
+    included: each is an organisation's interest in the lot); on a free lot they are transfer
+    requests."""
+    count = db.session.scalar(select(func.count(Bid.id)).where(Bid.lot_id == lot.id)) or 0
+    return (count, 0) if lot.pricing_mode == "free" else (0, count)
 
 
 def bidders(lot: Lot) -> int:

@@ -24,7 +24,11 @@ BID_STATES = {
     "withdrawn": _l("Отозвана"),
     "won": _l("Выиграла"),
     "lost": _l("Не выиграла"),
+    "declined": _l("Отклонена"),
 }
+# Free transfer requests (mode "free") read better in their own words.
+REQUEST_STATES = {**BID_STATES, "active": _l("На рассмотрении"), "won": _l("Принята"),
+                  "lost": _l("Не принята")}
 # States in which a bid takes part in the auction (pending_deposit does not, yet).
 COUNTED = ("active", "outbid")
 LIVE = ("pending_deposit", "active")
@@ -34,6 +38,8 @@ BID_EVENT_KINDS = {
     "revised": _l("Ставка изменена"),
     "withdrawn": _l("Ставка отозвана"),
     "activated": _l("Задаток внесён, ставка действует"),
+    "accepted": _l("Заявка принята"),
+    "declined": _l("Заявка отклонена"),
 }
 
 
@@ -105,13 +111,17 @@ class Bid(db.Model):
         Index("uq_bid_sealed_one_per_org", "lot_id", "organization_id", unique=True,
               postgresql_where=text("mode = 'sealed' AND state IN ('pending_deposit', 'active')"),
               sqlite_where=text("mode = 'sealed' AND state IN ('pending_deposit', 'active')")),
+        # One open transfer request per organisation and free lot (revised in place).
+        Index("uq_bid_free_one_per_org", "lot_id", "organization_id", unique=True,
+              postgresql_where=text("mode = 'free' AND state IN ('pending_deposit', 'active')"),
+              sqlite_where=text("mode = 'free' AND state IN ('pending_deposit', 'active')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
     placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    mode: Mapped[str] = mapped_column(String(12))  # the lot's pricing mode (fixed, english, sealed, reverse)
+    mode: Mapped[str] = mapped_column(String(12))  # the lot's pricing mode (free: a transfer request)
     amount: Mapped[int] = mapped_column(BigInteger)
     max_amount: Mapped[int | None] = mapped_column(BigInteger)
     quantity: Mapped[Decimal | None] = mapped_column(TONNES)  # fixed price: tonnes bought
@@ -122,10 +132,15 @@ class Bid(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    # Free transfer requests (mode "free", amount 0): what the requester will do with the
+    # waste and the R/D operation (its licence must cover it for a hazardous code).
+    plan: Mapped[str | None] = mapped_column(Text)
+    operation_code: Mapped[str | None] = mapped_column(ForeignKey("operation.code"))
 
     lot = relationship("Lot")
     organization = relationship("Organization")
     placed_by = relationship("User")
+    operation = relationship("Operation")
 
     @property
     def limit(self) -> int:
@@ -134,7 +149,8 @@ class Bid(db.Model):
 
     @property
     def state_label(self) -> str:
-        return str(BID_STATES.get(self.state, self.state))
+        labels = REQUEST_STATES if self.mode == "free" else BID_STATES
+        return str(labels.get(self.state, self.state))
 
     def __repr__(self) -> str:
         return f"<Bid {self.id} lot={self.lot_id} org={self.organization_id} {self.amount} {self.state}>"

@@ -57,7 +57,7 @@ def _bidding_open(bid, *, bidding_open=True, **_):
 
 BID_FLOW = StateMachine(
     name="bid",
-    states=tuple(["pending_deposit", "active", "outbid", "withdrawn", "won", "lost"]),
+    states=tuple(["pending_deposit", "active", "outbid", "withdrawn", "won", "lost", "declined"]),
     transitions={
         ("pending_deposit", "activate"): "active",  # the deposit is held: the bid counts
         ("pending_deposit", "revise"): "pending_deposit",
@@ -68,6 +68,7 @@ BID_FLOW = StateMachine(
         ("active", "withdraw"): "withdrawn",
         ("active", "win"): "won",
         ("active", "lose"): "lost",
+        ("active", "decline"): "declined",  # a free transfer request the holder turned down
         ("outbid", "withdraw"): "withdrawn",
         ("outbid", "lose"): "lost",
     },
@@ -141,6 +142,26 @@ def check_amount(mode: str, amount: int, *, start: int, increment: int, price: i
                                  bound=format_kzt(bound))
             raise BidRefused(_l("Ставка должна быть не больше %(bound)s (текущая цена − шаг)."),
                              bound=format_kzt(bound))
+
+
+class BidImplausible(BidRefused):
+    """An amount absurdly above the price: most likely a typo (a few zeros too many)."""
+
+
+DEFAULT_MAX_MULTIPLE = 100
+
+
+def check_plausible(mode: str, amount: int, *, reference: int | None, multiple: int) -> None:
+    """:raise BidImplausible: when an English or sealed bid (or proxy limit) is more than
+    ``multiple`` times the current price, or the start price before the first bid (a typo
+    guard: 1 000 000 000 ₸ typed for 1 000 000 ₸). No reference price or multiple 0: no bound."""
+    if mode not in ("english", "sealed") or not reference or multiple <= 0:
+        return
+    if amount > reference * multiple:
+        raise BidImplausible(_l("Сумма %(amount)s больше цены %(price)s более чем в %(n)s раз: похоже "
+                                "на опечатку. Проверьте число нулей (не больше %(max)s)."),
+                             amount=format_kzt(amount), price=format_kzt(reference), n=multiple,
+                             max=format_kzt(reference * multiple))
 
 
 def visible_price(mode: str, leader: Entry, runner_up: int | None, *, increment: int,

@@ -31,6 +31,7 @@ from market.auctions.models import Auction, Bid, BidEvent
 from market.auctions.query import reserve_met, visible_bids
 from market.auctions.rules import next_bound
 from market.core.errors import DomainError
+from market.core.forms import flash_form_errors
 from market.core.timeutil import utcnow
 from market.core.txn import commit, rollback
 from market.extensions import db
@@ -163,9 +164,7 @@ def place(lot_id: int):
     lot = _lot(lot_id)
     form = BidForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+        flash_form_errors(form)
         return _back(lot)
     org = current_user.current_org
     if org is None:

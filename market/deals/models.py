@@ -12,9 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from market.core.statemachine import StateMachine
 from market.core.timeutil import utcnow
 from market.core.types import UTCDateTime
 from market.extensions import db
@@ -22,7 +23,32 @@ from market.registry.models import TONNES
 
 DEAL_STATES = {
     "agreed": _l("Согласована, ждёт подписания"),
+    "offered": _l("Предложена следующему участнику, ждёт подписания"),
+    "lapsed": _l("Не подписана в срок"),
+    "withdrawn": _l("Покупатель отказался"),
+    "declined": _l("Участник отклонил предложение"),
+    "submitted": _l("Подписана, на проверке у уполномоченного органа"),
+    "registered": _l("Одобрена, передача прав зарегистрирована"),
+    "rejected": _l("Отклонена уполномоченным органом"),
 }
+# States in which a deal still binds (waits to be signed) and in which it failed.
+OPEN_STATES = ("agreed", "offered")
+FAILED_STATES = ("lapsed", "withdrawn", "declined", "rejected")
+# The official review's part of the deal's states: deals.review.DEAL_REVIEW_FLOW.
+
+# What the holder did after a failed auction deal.
+FOLLOW_UPS = {"offered": _l("Предложено следующему участнику"), "closed": _l("Лот закрыт без покупателя")}
+
+DEAL_FLOW = StateMachine(
+    name="deal",
+    states=("agreed", "offered", "lapsed", "withdrawn", "declined"),
+    transitions={
+        ("agreed", "lapse"): "lapsed",        # sign_by passed without a signature
+        ("agreed", "withdraw"): "withdrawn",  # the buyer backs out, with a reason
+        ("offered", "lapse"): "lapsed",
+        ("offered", "decline"): "declined",   # the next bidder does not take the offer
+    },
+)
 
 
 class Deal(db.Model):
@@ -31,6 +57,7 @@ class Deal(db.Model):
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_deal_state_sign_by", "state", "sign_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,15 +79,45 @@ class Deal(db.Model):
     # SHA-256 of the lot's bid log at the award (canonical JSON, in sequence order).
     bid_log_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How it ended when it failed (lapsed, withdrawn, declined): when, by whom, why.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    # The holder's choice after a failed auction deal (FOLLOW_UPS), set once.
+    follow_up: Mapped[str | None] = mapped_column(String(12))
+    # An offer to the next-best bidder: the failed deal it follows.
+    offered_after_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))
 
     lot = relationship("Lot")
     seller = relationship("Organization", foreign_keys=[seller_id])
     buyer = relationship("Organization", foreign_keys=[buyer_id])
     bid = relationship("Bid")
+    ended_by = relationship("User")
+    offered_after = relationship("Deal", remote_side=[id], foreign_keys=[offered_after_id])
 
     @property
     def state_label(self) -> str:
         return str(DEAL_STATES.get(self.state, self.state))
+
+    @property
+    def follow_up_label(self) -> str:
+        return str(FOLLOW_UPS.get(self.follow_up, self.follow_up or ""))
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_purchase(self) -> bool:
+        """A fixed-price purchase (the others come from an auction's award or a next offer)."""
+        return self.bid is not None and self.bid.mode == "fixed"
+
+    def can_view(self, user) -> bool:
+        """The parties' members and the officials of the deal's region."""
+        return bool(user.is_authenticated and (
+            user.membership_in(self.seller) or user.membership_in(self.buyer)
+            or user.official_covers(self.region_kato)))
 
     def __repr__(self) -> str:
         return f"<Deal {self.id} lot={self.lot_id} buyer={self.buyer_id} {self.total}>"

@@ -21,16 +21,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.accounts.models import User
+from market.auctions import bid_notices, bidding
 from market.auctions import closing as auction_closing
 from market.auctions.auction import auction_of
 from market.auctions.bidding import place_bid
-from market.auctions.models import Bid
+from market.auctions.models import Auction, Bid
 from market.core import audit
 from market.core.notify import notify, queue_email
 from market.core.timeutil import to_almaty, utcnow
+from market.deals import notices as deal_notices
 from market.deals.models import Deal
 from market.extensions import db
+from market.ledger.operations import record_award
 from market.lots import closing, watch
+from market.lots import operations as lot_operations
 from market.lots.models import Lot
 from market.lots.money import format_kzt
 from market.lots.operations import _event
@@ -63,20 +67,23 @@ def deal_for_bid(bid: Bid) -> Deal | None:
 
 
 def create_deal(lot: Lot, bid: Bid, *, unit_price: int, quantity: Decimal, actor=None,
-                now: datetime) -> Deal:
-    """The deal of ``bid`` on ``lot`` (agreed, to be signed), audited."""
-    deal = Deal(lot_id=lot.id, seller_id=lot.organization_id, buyer_id=bid.organization_id,
+                now: datetime, state: str = "agreed", offered_after: Deal | None = None) -> Deal:
+    """The deal of ``bid`` on ``lot`` (agreed, or offered to the next bidder after the failed
+    deal ``offered_after``; to be signed), audited."""
+    deal = Deal(offered_after_id=getattr(offered_after, "id", None), updated_at=now,
+                lot_id=lot.id, seller_id=lot.organization_id, buyer_id=bid.organization_id,
                 bid_id=bid.id, unit_price=unit_price, price_basis=lot.price_basis,
                 quantity=quantity, total=deal_total(unit_price, quantity, lot.price_basis),
                 delivery=lot.delivery, waste_code=lot.waste_code, region_kato=lot.region_kato,
-                state="agreed", sign_by=sign_by(now),
+                state=state, sign_by=sign_by(now),
                 bid_log_sha256=auction_closing.bid_log_sha256(lot), created_at=now)
     db.session.add(deal)
     db.session.flush()
     audit.record("deal.created", deal, actor=actor, organization=lot.organization, lot_id=lot.id,
                  buyer_id=bid.organization_id, bid_id=bid.id, unit_price=unit_price,
                  quantity=str(quantity), total=deal.total, sign_by=deal.sign_by.isoformat(),
-                 bid_log_sha256=deal.bid_log_sha256)
+                 bid_log_sha256=deal.bid_log_sha256, state=state,
+                 offered_after=getattr(offered_after, "id", None))
     return deal
 
 
@@ -90,13 +97,14 @@ def finish_award(lot: Lot, outcome: closing.Outcome, *, now: datetime, actor=Non
     deal = create_deal(lot, bid, unit_price=award.unit_price, quantity=lot.quantity, actor=actor,
                        now=now)
     _event(lot, "awarded", actor, buyer=bid.organization.name, price=award.unit_price, deal=deal.id)
+    record_award(lot, deal, bid)  # public ledger
     audit.record("lot.awarded", lot, actor=actor, organization=lot.organization, bid_id=bid.id,
                  deal_id=deal.id, buyer_id=bid.organization_id, unit_price=award.unit_price)
     _tell_award(lot, deal, losers={b.organization_id for b in lost} - {bid.organization_id})
 
 
 def _tell_award(lot: Lot, deal: Deal, *, losers: set[int]) -> None:
-    url = f"/lots/{lot.id}"
+    url = deal_notices.deal_url(deal)
     price = format_kzt(deal.total)
     won = _l("Вы выиграли торги по лоту «%(title)s»: сумма сделки %(total)s. Подпишите договор до "
              "%(by)s.", title=lot.title, total=price, by=to_almaty(deal.sign_by).strftime("%d.%m.%Y"))
@@ -107,9 +115,7 @@ def _tell_award(lot: Lot, deal: Deal, *, losers: set[int]) -> None:
                     sign_by=to_almaty(deal.sign_by).strftime("%d.%m.%Y"),
                     link=current_app.config["PUBLIC_URL"].rstrip("/") + url)
     ended = _l("Торги по лоту «%(title)s» завершены: победила другая ставка.", title=lot.title)
-    for org_id in sorted(losers):
-        for user in managers(org_id):
-            notify(user, "auction.lost", str(ended), url)
+    bid_notices.tell_lost(lot, losers, ended)
     found = _l("Определён покупатель по лоту «%(title)s»: %(buyer)s, сумма сделки %(total)s.",
                title=lot.title, buyer=deal.buyer.name, total=price)
     for user in managers(lot.organization_id):
@@ -138,6 +144,14 @@ def buy(lot: Lot, *, actor: User, organization, amount: int, quantity=None,
     deal = deal_for_bid(bid)
     if deal is not None:  # a replayed submission
         return bid, deal
+    return bid, purchase_made(bid, actor=actor, now=now)
+
+
+def purchase_made(bid: Bid, *, actor=None, now: datetime) -> Deal:
+    """A counted fixed-price purchase (at once, or once its deposit is held: the ACTIVATED hook)
+    gets its deal; a sold-out lot is awarded. Runs under the auction's lock."""
+    lot = bid.lot
+    organization = bid.organization
     deal = create_deal(lot, bid, unit_price=bid.amount, quantity=bid.quantity, actor=actor, now=now)
     _event(lot, "sold", actor, buyer=organization.name, quantity=bid.quantity, deal=deal.id)
     auction = auction_of(lot)  # locked by place_bid in this transaction
@@ -148,11 +162,26 @@ def buy(lot: Lot, *, actor: User, organization, amount: int, quantity=None,
         watch.notify_watchers(lot, watch.closed_text(lot), actor=actor)
     _tell_purchase(lot, deal)
     db.session.flush()
-    return bid, deal
+    return deal
+
+
+def _activated(bid: Bid, *, actor=None, now: datetime) -> None:
+    if bid.mode == "fixed" and bid.state == "active" and deal_for_bid(bid) is None:
+        purchase_made(bid, actor=actor, now=now)
+
+
+def sold_floor(lot: Lot) -> Decimal | None:
+    """QUANTITY_FLOORS hook: the tonnes already sold at a fixed price (the auction row locked,
+    so a purchase cannot slip in while the holder lowers the quantity)."""
+    if lot.pricing_mode != "fixed":
+        return None
+    auction = db.session.scalar(select(Auction).where(Auction.lot_id == lot.id).with_for_update()
+                                .execution_options(populate_existing=True))
+    return auction.sold if auction is not None else None
 
 
 def _tell_purchase(lot: Lot, deal: Deal) -> None:
-    url = f"/lots/{lot.id}"
+    url = deal_notices.deal_url(deal)
     price = format_kzt(deal.total)
     bought = _l("Вы купили %(qty)s т по лоту «%(title)s»: сумма сделки %(total)s. Подпишите договор "
                 "до %(by)s.", qty=str(deal.quantity), title=lot.title, total=price,
@@ -170,3 +199,8 @@ def install() -> None:
     """Plug the deals domain (and the auctions domain under it) into lot closing."""
     auction_closing.install()
     closing.FINISH["award"] = finish_award
+    if _activated not in bidding.ACTIVATED:
+        bidding.ACTIVATED.append(_activated)
+    if sold_floor not in lot_operations.QUANTITY_FLOORS:
+        lot_operations.QUANTITY_FLOORS.append(sold_floor)
+    import market.deals.jobs  # noqa: F401  (the lapse job known to web and consumer)

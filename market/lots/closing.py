@@ -69,6 +69,13 @@ def minimum_until(lot: Lot) -> datetime | None:
     return lot.published_at + timedelta(days=current_app.config["MANDATORY_OFFER_DAYS"])
 
 
+def bidding_end(lot: Lot) -> datetime | None:
+    """The end of bidding as shown: the lot's end time moved by END_HOOKS (anti-sniping)."""
+    if lot.ends_at is None:
+        return None
+    return max([lot.ends_at, *(e for hook in END_HOOKS if (e := hook(lot)) is not None)])
+
+
 def closes_at(lot: Lot) -> datetime | None:
     """When the lot is due to close: its end time, not before a mandatory minimum period.
 

@@ -54,6 +54,10 @@ LOT_FLOW = StateMachine(
         ("published", "close"): "closed",
         ("published", "award"): "awarded",
         ("awarded", "transfer"): "transferred",
+        # The deal failed (market.deals): a sold-out fixed-price lot takes the tonnes back,
+        # an auction's holder closes the lot without an award.
+        ("awarded", "reopen"): "published",
+        ("awarded", "close"): "closed",
     },
     guards={"publish": (_verified, _passport), "withdraw": (_mandatory_period,)},
 )
@@ -271,6 +275,19 @@ def _supply_fields(lot: Lot, fields: dict) -> dict:
     return fields
 
 
+# lot -> tonnes the quantity may not go below (what was already sold at a fixed price), or
+# None; installed by the deals domain (which locks the auction row while it answers).
+QUANTITY_FLOORS: list = []
+
+
+def _check_floor(lot: Lot, quantity: Decimal) -> None:
+    for floor in QUANTITY_FLOORS:
+        sold = floor(lot)
+        if sold is not None and quantity < sold:
+            raise DomainError(_l("Нельзя уменьшить количество до %(qty)s т: уже продано %(sold)s т."),
+                              qty=fmt_t(quantity), sold=fmt_t(sold))
+
+
 def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
     """Edit what does not harm bidders; every change goes into the lot's public history."""
     _require_manager(lot.organization, actor)
@@ -290,6 +307,8 @@ def edit_lot(lot: Lot, *, actor: User, **fields) -> list[str]:
             changes[key] = (getattr(lot, key), value)
     new = {k: changes[k][1] if k in changes else getattr(lot, k)
            for k in ("quantity", "min_take", "monthly_quantity")}
+    if "quantity" in changes and lot.state == "published":
+        _check_floor(lot, new["quantity"])
     if new["min_take"] is not None and not (
             0 < new["min_take"] <= min(new["quantity"], new["monthly_quantity"] or new["quantity"])):
         raise DomainError(_l("Минимальная партия должна быть больше нуля и не больше лота "

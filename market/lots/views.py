@@ -53,6 +53,8 @@ EVENT_LABELS = {
     "withdrawn": _l("Лот снят"),
     "closed": _l("Торги закрыты"),
     "awarded": _l("Определён покупатель"),
+    "sold": _l("Продана часть лота"),
+    "reopened": _l("Лот снова в продаже: покупка не состоялась"),
     "transferred": _l("Отходы переданы"),
     "file_added": _l("Добавлен файл"),
     "file_removed": _l("Удалён файл"),
@@ -76,7 +78,8 @@ def price_text(lot: Lot) -> str:
 
 def _helpers():
     return dict(price_text=price_text, PRICING_MODES=PRICING_MODES, DELIVERY_TERMS=DELIVERY_TERMS,
-                UNITS=UNITS, EVENT_LABELS=EVENT_LABELS, STATE_COLORS=STATE_COLORS)
+                UNITS=UNITS, EVENT_LABELS=EVENT_LABELS, STATE_COLORS=STATE_COLORS,
+                lot_end=closing.bidding_end)
 
 
 def _is_member(lot: Lot) -> bool:

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField
 
 from market.core.errors import DomainError
-from market.core.forms import options
+from market.core.forms import flash_form_errors, options
 from market.core.storage import CHUNK, get_storage
 from market.core.txn import commit, rollback
 from market.extensions import db
@@ -61,9 +61,7 @@ def upload_file(lot_id: int):
     lot = _lot(lot_id, manage=True)
     form = FileForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+        flash_form_errors(form)
         return redirect(_lot_url(lot.id, ok=False))
     upload = form.file.data
     try:

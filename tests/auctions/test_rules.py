@@ -37,6 +37,7 @@ EXPECTED = {
     ("active", "withdraw"): "withdrawn",
     ("active", "win"): "won",
     ("active", "lose"): "lost",
+    ("active", "decline"): "declined",  # a free transfer request the holder turned down
     ("outbid", "withdraw"): "withdrawn",
     ("outbid", "lose"): "lost",
 }
@@ -44,7 +45,8 @@ EXPECTED = {
 
 def test_the_table_is_what_the_rules_say():
     assert {(s, a): t for s, a, t in BID_FLOW.table() if t is not None} == EXPECTED
-    assert set(BID_FLOW.states) == {"pending_deposit", "active", "outbid", "withdrawn", "won", "lost"}
+    assert set(BID_FLOW.states) == {"pending_deposit", "active", "outbid", "withdrawn", "won", "lost",
+                                    "declined"}
 
 
 def _bid(state, mode="english", bid_id=7):
