@@ -36,6 +36,7 @@ CREATED = {
     "award": _l("Сделка заключена по итогам торгов"),
     "purchase": _l("Покупка по фиксированной цене"),
     "offer": _l("Сделка предложена следующему участнику по цене его ставки"),
+    "request": _l("Держатель принял заявку на безвозмездную передачу"),
 }
 
 
@@ -49,6 +50,8 @@ def _deal(deal_id: int) -> Deal:
 def _origin(deal: Deal) -> str:
     if deal.offered_after_id is not None:
         return "offer"
+    if deal.lot.pricing_mode == "free":
+        return "request"
     return "purchase" if deal.is_purchase else "award"
 
 

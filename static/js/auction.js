@@ -31,7 +31,17 @@
     if (tag) { etags[evt.detail.requestConfig.path] = tag; }
     if (xhr.status === 304 || xhr.status === 404) { evt.detail.shouldSwap = false; }
   });
+  // hx-preserve keeps what the user typed in the bid fields, and with them their old
+  // placeholders: the amount gets the new minimum that the fresh form carries.
+  function placeholders() {
+    var forms = document.querySelectorAll("form[data-amount-placeholder]");
+    for (var i = 0; i < forms.length; i++) {
+      var amount = forms[i].querySelector("#bid-amount");
+      if (amount) { amount.placeholder = forms[i].getAttribute("data-amount-placeholder"); }
+    }
+  }
   document.addEventListener("htmx:afterSwap", tick);
+  document.addEventListener("htmx:afterSettle", placeholders);
 
   tick();
   setInterval(tick, 1000);
