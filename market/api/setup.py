@@ -44,6 +44,10 @@ TAGS = (
     ("Bids", "Bids on lots of the exchange: the bids of a lot as its page shows them; placing, "
              "buying at a fixed price and withdrawing for the token organisation (scope "
              "`bids:write`); its own bids."),
+    ("Agreements", "The agreement of a deal of the token's organisation (any scope): status, "
+                   "current version and its SHA-256, signatures; the PDF."),
+    ("Ledger", "The public ledger (no token): entries with inclusion proofs, the latest signed "
+               "tree head, consistency proofs."),
 )
 
 
@@ -60,7 +64,9 @@ class QaldyqApi(Api):
 
 def init_api(app: Flask) -> None:
     """Register the API blueprints and serve the OpenAPI document at /api/v1/openapi.json."""
+    from market.api.agreements import bp as agreements_bp
     from market.api.bids import bp as bids_bp
+    from market.api.ledger import bp as ledger_bp
     from market.api.lots import bp as lots_bp
     from market.api.views import bp
     from market.api.views_tokens import bp as tokens_bp
@@ -78,6 +84,8 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(bp)
     api.register_blueprint(lots_bp)
     api.register_blueprint(bids_bp)
+    api.register_blueprint(agreements_bp)
+    api.register_blueprint(ledger_bp)
     app.register_blueprint(tokens_bp)
 
     json_for_api_paths(app)

@@ -13,31 +13,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from market.accounts.models import OrgRole
 from market.core.errors import DomainError
 from market.core.forms import flash_form_errors
-from market.core.models import AuditEvent
 from market.core.timeutil import utcnow
 from market.core.txn import commit, rollback
-from market.deals import lifecycle, nextbest
+from market.deals import lifecycle, nextbest, timeline
 from market.deals.forms import DealActionForm, DeclineDealForm, WithdrawDealForm
 from market.deals.models import Deal
+from market.deals.timeline import TIMELINE  # noqa: F401  (views_review adds its labels)
 from market.extensions import db
 from market.lots.models import DELIVERY_TERMS, PRICE_BASES
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
-
-TIMELINE = {
-    "deal.created": _l("Сделка заключена"),
-    "deal.lapsed": _l("Срок подписания истёк: сделка не подписана"),
-    "deal.withdrawn": _l("Покупатель отказался от сделки"),
-    "deal.declined": _l("Участник отклонил предложение"),
-    "deal.offered_next": _l("Лот предложен следующему участнику"),
-    "deal.lot_closed": _l("Лот закрыт без покупателя"),
-}
-CREATED = {
-    "award": _l("Сделка заключена по итогам торгов"),
-    "purchase": _l("Покупка по фиксированной цене"),
-    "offer": _l("Сделка предложена следующему участнику по цене его ставки"),
-    "request": _l("Держатель принял заявку на безвозмездную передачу"),
-}
 
 
 def _deal(deal_id: int) -> Deal:
@@ -45,33 +30,6 @@ def _deal(deal_id: int) -> Deal:
     if deal is None or not deal.can_view(current_user):
         abort(404)
     return deal
-
-
-def _origin(deal: Deal) -> str:
-    if deal.offered_after_id is not None:
-        return "offer"
-    if deal.lot.pricing_mode == "free":
-        return "request"
-    return "purchase" if deal.is_purchase else "award"
-
-
-def _timeline(deal: Deal) -> list[dict]:
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.object_type == "Deal", AuditEvent.object_id == str(deal.id))
-        .order_by(AuditEvent.id)).all()
-    out = []
-    for e in events:
-        data = e.data or {}
-        label = CREATED[_origin(deal)] if e.action == "deal.created" else TIMELINE.get(e.action, e.action)
-        link = None
-        if e.action == "deal.offered_next" and data.get("offer_id"):
-            offer = db.session.get(Deal, int(data["offer_id"]))
-            if offer is not None and offer.can_view(current_user):
-                link = offer
-        out.append({"at": e.created_at, "label": str(label), "reason": data.get("reason"),
-                    "actor": e.actor, "link": link,
-                    "returned": data.get("returned"), "reopened": data.get("reopened")})
-    return out
 
 
 def _lapse_lazily(deal: Deal) -> Deal:
@@ -98,8 +56,8 @@ def show_deal(deal_id: int):
     follow = (db.session.scalar(select(Deal).where(Deal.offered_after_id == deal.id))
               if deal.follow_up == "offered" else None)
     return render_template(
-        "deals/show.html", deal=deal, lot=deal.lot, timeline=_timeline(deal),
-        origin=_origin(deal), basis=PRICE_BASES.get(deal.price_basis, deal.price_basis),
+        "deals/show.html", deal=deal, lot=deal.lot, timeline=timeline.build(deal, current_user),
+        origin=timeline.origin(deal), basis=PRICE_BASES.get(deal.price_basis, deal.price_basis),
         delivery=DELIVERY_TERMS.get(deal.delivery, deal.delivery),
         can_withdraw=is_buyer and deal.state == "agreed",
         can_decline=is_buyer and deal.state == "offered",

@@ -34,6 +34,9 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
+    # The deal the payload names at its top level ("deal": id), for the deal page's timeline;
+    # not part of the leaf (derived from the payload, so it adds nothing to verify).
+    deal_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     leaf_hash: Mapped[str] = mapped_column(String(64))
 
     @property

@@ -34,8 +34,10 @@ def append(kind: str, payload: dict) -> LedgerEntry:
     sequence = entry_count()
     now = utcnow().replace(microsecond=0)
     leaf = leaf_text(sequence, kind, int(now.timestamp()), body)
+    deal = payload.get("deal")
     entry = LedgerEntry(sequence=sequence, created_at=now, kind=kind, payload=body,
-                        leaf_hash=merkle.leaf_hash(leaf.encode()).hex())
+                        leaf_hash=merkle.leaf_hash(leaf.encode()).hex(),
+                        deal_id=deal if isinstance(deal, int) and not isinstance(deal, bool) else None)
     db.session.add(entry)
     db.session.flush()
     return entry

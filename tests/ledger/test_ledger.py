@@ -244,3 +244,12 @@ def test_verify_in_aligned_blocks(app, fill, unguarded, monkeypatch, block):
     for batch in (3, 6, 16, 100):
         problem = verify_ledger(batch=batch).problem
         assert problem.sequence == 13 and "leaf hash" in problem.message
+
+
+def test_an_entry_naming_a_deal_is_indexed_by_it(session):
+    named = append("lot.awarded", {"deal": 7, "lot": {"id": 3}})
+    nested = append("org.verified", {"organization": {"deal": 7}})
+    flag = append("org.verified", {"deal": True})
+    text_id = append("org.verified", {"deal": "7"})
+    assert (named.deal_id, nested.deal_id, flag.deal_id, text_id.deal_id) == (7, None, None, None)
+    assert verify_ledger().ok
