@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from market.core.views import bp as main_bp
     from market.deals.views import bp as deals_bp
     from market.deals.views_agreements import bp as agreements_bp
+    from market.deals.views_complaints import bp as complaints_bp
     from market.deals.views_review import bp as review_bp
     from market.ledger.views import bp as ledger_bp
     from market.lots.sitemap import bp as sitemap_bp
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(deals_bp)
     app.register_blueprint(agreements_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(complaints_bp)
     app.register_blueprint(transfers_bp)
     app.register_blueprint(auction_protocol_bp)
     app.register_blueprint(lot_files_bp)

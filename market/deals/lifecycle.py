@@ -122,8 +122,12 @@ def is_overdue(deal: Deal, now: datetime) -> bool:
     agreement waits for its submission to an official: it does not lapse)."""
     if deal.state not in OPEN_STATES or deal.sign_by > now:
         return False
+    from market.deals.models_complaint import Complaint
     from market.deals.signing import is_fully_signed  # signing builds on this module
 
+    if db.session.scalar(select(Complaint.id).where(Complaint.deal_id == deal.id,
+                                                    Complaint.state == "open").limit(1)):
+        return False  # paused: the deadline moves on when the complaint is decided
     return not is_fully_signed(deal)
 
 
@@ -146,10 +150,12 @@ def lapse_deal(deal: Deal, *, now: datetime | None = None, actor=None) -> bool:
 
 def overdue_deal_ids(now: datetime, limit: int = BATCH) -> list[int]:
     from market.deals.models_agreement import Agreement
+    from market.deals.models_complaint import Complaint
 
     signed = select(Agreement.id).where(Agreement.deal_id == Deal.id, Agreement.state == "signed")
+    complained = select(Complaint.id).where(Complaint.deal_id == Deal.id, Complaint.state == "open")
     return list(db.session.scalars(select(Deal.id).where(
-        Deal.state.in_(OPEN_STATES), Deal.sign_by <= now, ~signed.exists())
+        Deal.state.in_(OPEN_STATES), Deal.sign_by <= now, ~signed.exists(), ~complained.exists())
         .order_by(Deal.sign_by, Deal.id).limit(limit)))
 
 

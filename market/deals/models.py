@@ -30,6 +30,7 @@ DEAL_STATES = {
     "submitted": _l("Подписана, на проверке у уполномоченного органа"),
     "registered": _l("Одобрена, передача прав зарегистрирована"),
     "rejected": _l("Отклонена уполномоченным органом"),
+    "cancelled": _l("Передача прав отменена уполномоченным органом"),
 }
 # States in which a deal still binds (waits to be signed) and in which it failed.
 OPEN_STATES = ("agreed", "offered")

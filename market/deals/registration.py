@@ -131,7 +131,7 @@ def _finish_lot(deal: Deal, now: datetime) -> bool:
         return False
     waiting = db.session.scalar(select(Deal.id).where(
         Deal.lot_id == lot.id, Deal.id != deal.id,
-        Deal.state.notin_((*FAILED_STATES, "registered"))).limit(1))
+        Deal.state.notin_((*FAILED_STATES, "registered", "cancelled"))).limit(1))
     if waiting is not None:
         return False
     return lifecycle.move_lot(lot, "transfer", now, closed_at=lot.closed_at)

@@ -4,7 +4,7 @@ case, the officials' guards, notices, the reminders job, and two officials at on
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -291,7 +291,11 @@ def test_reminders_go_once_per_case_per_day(submitted, official, create_official
     elsewhere = create_official(regions=("750000000",))
     case = review.review_of(deal)
     assert remind_overdue(case.deadline - timedelta(minutes=1)) == 0  # not overdue yet
-    day = case.deadline + timedelta(hours=1)
+    # Noon in Almaty on the day after the deadline, so "3 hours later" is the same Almaty day
+    # whatever time of day the test runs.
+    noon = datetime.combine(to_almaty(case.deadline).date() + timedelta(days=1), time(12),
+                            tzinfo=to_almaty(case.deadline).tzinfo)
+    day = noon.astimezone(UTC)
     with time_machine.travel(day, tick=False):
         assert remind_overdue(utcnow()) == 1
         assert remind_overdue(utcnow()) == 0  # the same day: nothing again
