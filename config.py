@@ -85,6 +85,11 @@ class Config:
     BID_MAX_MULTIPLE = int(os.environ.get("BID_MAX_MULTIPLE", "100"))
     # Watchers and bidders hear "the auction ends soon" this many minutes before its end.
     AUCTION_ENDING_SOON_MINUTES = int(os.environ.get("AUCTION_ENDING_SOON_MINUTES", "60"))
+    # Deadlines in working days (weekends skipped): the winner's signature, the official's
+    # review of a submitted agreement, the decision on a complaint.
+    DEAL_SIGN_WORKING_DAYS = int(os.environ.get("DEAL_SIGN_WORKING_DAYS", "5"))
+    REVIEW_WORKING_DAYS = int(os.environ.get("REVIEW_WORKING_DAYS", "10"))
+    COMPLAINT_WORKING_DAYS = int(os.environ.get("COMPLAINT_WORKING_DAYS", "10"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # Where uploaded files live (market.core.storage): "local" (UPLOAD_DIR) or "module:factory".
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
