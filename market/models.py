@@ -15,7 +15,7 @@ from market.cadastre.models import Assay, Formation
 from market.core.models import AuditEvent, Notification, OutboxEmail
 from market.deals.models import Deal
 from market.deals.models_agreement import Agreement, AgreementSignature, AgreementVersion
-from market.deals.models_complaint import Complaint
+from market.deals.models_complaint import Complaint, ComplaintFile
 from market.deals.models_review import Review, ReviewStep
 from market.ledger.models import LedgerEntry, TreeHead
 from market.lots.models import Lot, LotEvent, LotFile, OfferReport
@@ -54,6 +54,7 @@ __all__ = [
     "Bid",
     "BidEvent",
     "Complaint",
+    "ComplaintFile",
     "Deal",
     "Formation",
     "HazardProperty",

@@ -8,7 +8,8 @@ officials and admins (others 403); only an official not of a party cancels (an a
 refused with a message). A complaint is filed by a party's owner or manager (the outsider owns the
 buyer, the world's owner the seller; a plain member is refused); the list is the officials'; the
 complaint page is for the parties, the complainant and the officials; only an official not
-involved decides (an admin's post is refused with a message).
+involved decides (an admin's post is refused with a message). A complaint's PDF document is
+served to exactly those who see the complaint page.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ MATRIX = {
     "complaints.list_complaints":  ("GET",  row(LOGIN, 403, 403, 403, 200, 200)),
     "complaints.show_complaint":   ("GET",  row(LOGIN, 200, 200, 200, 200, 200)),
     "complaints.decide_complaint": ("POST", row(LOGIN, 403, 403, 403, 302, 302)),
+    "complaints.serve_file":       ("GET",  row(LOGIN, 200, 200, 200, 200, 200)),
 }
-URL_ARGUMENTS = {"complaint_id"}
+URL_ARGUMENTS = {"complaint_id", "file_id"}
 
 FORMS = {
     "complaints.cancel": {"reason": "Решение суда о признании торгов недействительными"},
@@ -59,6 +61,21 @@ def _filed(world) -> None:
     world.extra_values["complaint_id"] = complaint.id
 
 
+def _filed_with_document(world) -> None:
+    import io
+
+    from market.deals import complaint_files
+    from market.deals.models_complaint import Complaint
+    from market.extensions import db
+
+    _filed(world)
+    complaint = db.session.get(Complaint, world.extra_values["complaint_id"])
+    (row,) = complaint_files.attach(complaint, [("доверенность.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"))],
+                                    actor=world.outsider)
+    db.session.flush()
+    world.extra_values["file_id"] = row.id
+
+
 def _complaint_state(world):
     from market.deals.models_complaint import Complaint
     from market.extensions import db
@@ -81,6 +98,7 @@ SETUP = {
     "complaints.cancel": _registered,
     "complaints.show_complaint": _filed,
     "complaints.decide_complaint": _filed,
+    "complaints.serve_file": _filed_with_document,
 }
 
 EFFECTS = {

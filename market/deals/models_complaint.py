@@ -60,6 +60,8 @@ class Complaint(db.Model):
     organization = relationship("Organization")
     official = relationship("User", foreign_keys=[official_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+    files = relationship("ComplaintFile", back_populates="complaint",
+                         order_by="ComplaintFile.id")
 
     @property
     def subject_label(self) -> str:
@@ -75,3 +77,22 @@ class Complaint(db.Model):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.deadline <= now
+
+
+class ComplaintFile(db.Model):
+    """A PDF document attached to a complaint on filing. The bytes live in the file storage
+    (market.core.storage) under ``storage_key``, never in the database."""
+
+    __tablename__ = "complaint_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    complaint = relationship("Complaint", back_populates="files")

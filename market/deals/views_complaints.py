@@ -9,20 +9,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from market.accounts.forms import REQUIRED
 from market.accounts.views_official import official_required
+from market.core import documents
 from market.core.errors import DomainError
 from market.core.forms import flash_form_errors, options
+from market.core.storage import get_storage
 from market.core.timeutil import utcnow
 from market.core.txn import commit, rollback
 from market.core.web import db_int
-from market.deals import cancellation, complaints
+from market.deals import cancellation, complaint_files, complaints
 from market.deals.models import Deal
-from market.deals.models_complaint import COMPLAINT_STATES, SUBJECTS, Complaint
+from market.deals.models_complaint import COMPLAINT_STATES, SUBJECTS, Complaint, ComplaintFile
 from market.extensions import db
 
 bp = Blueprint("complaints", __name__)
@@ -38,6 +41,7 @@ class ComplaintForm(FlaskForm):
                           validators=[DataRequired(REQUIRED)])
     grounds = TextAreaField(_l("Основания жалобы"),
                             validators=[DataRequired(REQUIRED), Length(max=complaints.TEXT_MAX)])
+    documents = MultipleFileField(_l("Документы (PDF)"), render_kw={"accept": ".pdf,application/pdf"})
 
 
 class DecisionForm(FlaskForm):
@@ -113,34 +117,41 @@ def _complain_deal(deal_id: int) -> tuple[Deal, list]:
     return deal, roles
 
 
+def _render_form(deal: Deal, roles: list, form: ComplaintForm, status: int = 200):
+    allowed = complaints.subjects_for(deal, roles[0][0])
+    form.subject.choices = options((k, v) for k, v in SUBJECTS.items() if k in allowed)
+    return render_template("deals/complaint_new.html", deal=deal, form=form, role=roles[0][0],
+                           organization=roles[0][1], limits=complaint_files.limits(),
+                           pending=complaints.open_complaint(deal, roles[0][1].id)), status
+
+
 @bp.get("/deals/<int:deal_id>/complaint")
 @login_required
 def complaint_form(deal_id: int):
     deal, roles = _complain_deal(deal_id)
-    form = ComplaintForm(formdata=None)
-    allowed = complaints.subjects_for(deal, roles[0][0])
-    form.subject.choices = options((k, v) for k, v in SUBJECTS.items() if k in allowed)
-    return render_template("deals/complaint_new.html", deal=deal, form=form, role=roles[0][0],
-                           organization=roles[0][1],
-                           pending=complaints.open_complaint(deal, roles[0][1].id))
+    return _render_form(deal, roles, ComplaintForm(formdata=None))
 
 
 @bp.post("/deals/<int:deal_id>/complaint")
 @login_required
 def file_complaint(deal_id: int):
-    deal, _roles = _complain_deal(deal_id)
+    deal, roles = _complain_deal(deal_id)
     form = ComplaintForm()
     if not form.validate_on_submit():
         _refused(form)
         return redirect(url_for("complaints.complaint_form", deal_id=deal_id))
+    uploads = [(f.filename or "", f.stream) for f in form.documents.data or []
+               if f and getattr(f, "filename", None)]
     try:
+        complaint_files.check_count(len(uploads))  # before anything is filed or stored
         complaint = complaints.file(deal, actor=current_user, subject=form.subject.data,
                                     grounds=form.grounds.data)
+        complaint_files.attach(complaint, uploads, actor=current_user)
         commit()
     except DomainError as exc:
-        rollback()
+        rollback()  # nothing filed; stored bytes removed; the form keeps the typed grounds
         flash(str(exc), "danger")
-        return redirect(url_for("complaints.complaint_form", deal_id=deal_id))
+        return _render_form(deal, roles, form, 422)
     flash(_("Жалоба подана; уполномоченный орган рассмотрит её в установленный срок."), "success")
     return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id))
 
@@ -193,6 +204,26 @@ def show_complaint(complaint_id: int):
         can_cancel=complaints.allows_cancellation(complaint)
         and cancellation.may_cancel(complaint.deal, current_user),
         form=DecisionForm(formdata=None))
+
+
+@bp.get("/complaints/<int:complaint_id>/files/<int:file_id>")
+@login_required
+def serve_file(complaint_id: int, file_id: int):
+    """A complaint document, for whoever sees the complaint (the complainant's organisation, the
+    deal's parties, officials of the region); never cached publicly, never rendered as a page."""
+    complaint = _complaint(complaint_id)
+    row = db.session.get(ComplaintFile, file_id)
+    if row is None or row.complaint_id != complaint.id:
+        abort(404)
+    storage = get_storage()
+    if not storage.exists(row.storage_key):
+        current_app.logger.error("complaint file %s: no bytes under %s", row.id, row.storage_key)
+        abort(404)
+    return documents.stored_response(
+        storage, key=row.storage_key, content_type=row.content_type, size=row.size,
+        sha256=row.sha256, created_at=row.created_at,
+        disposition=documents.content_disposition(
+            row.filename, f"complaint-{complaint.id}-{row.id}.{row.filename.rpartition('.')[2]}"))
 
 
 @bp.post("/complaints/<int:complaint_id>/decide")

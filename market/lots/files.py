@@ -7,10 +7,7 @@ cleaned display name, the type, the size and the SHA-256.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import tempfile
-import unicodedata
 from typing import BinaryIO
 
 from flask import current_app
@@ -19,6 +16,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from market.core import audit
+from market.core.documents import NAME_MAX, SPOOL_BYTES, check_pdf, clean_filename, copy_limited, megabytes
+from market.core.documents import looks_like_markup as _looks_like_markup
 from market.core.errors import DomainError, PermissionDenied
 from market.core.locking import lock_for_update
 from market.core.storage import delete_after_commit, delete_on_rollback, get_storage, new_key
@@ -26,7 +25,6 @@ from market.extensions import db
 from market.lots.models import FILE_KINDS, Lot, LotEvent, LotFile
 
 EDITABLE_STATES = ("draft", "published")
-PDF = ("application/pdf", "pdf", ("pdf",))
 # Pillow format -> (content type, extension, accepted extensions of the original name)
 PHOTO_FORMATS = {
     "JPEG": ("image/jpeg", "jpg", ("jpg", "jpeg", "jfif")),
@@ -34,8 +32,6 @@ PHOTO_FORMATS = {
     "WEBP": ("image/webp", "webp", ("webp",)),
 }
 MAX_PIXELS = 40_000_000  # 40 megapixels: a large camera photo; more is a decompression bomb
-SPOOL_BYTES = 1024 * 1024  # bigger uploads are buffered on disk while they are checked
-NAME_MAX = 200  # LotFile.filename
 DEFAULT_NAMES = {"document": _l("документ"), "photo": _l("фото")}
 
 
@@ -44,10 +40,6 @@ def limits() -> dict:
     cfg = current_app.config
     return {"document": cfg["LOT_DOCUMENT_MAX_BYTES"], "photo": cfg["LOT_PHOTO_MAX_BYTES"],
             "files": cfg["LOT_MAX_FILES"]}
-
-
-def megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g}".replace(".", ",")
 
 
 def can_manage_files(lot: Lot, user) -> bool:
@@ -131,35 +123,10 @@ def remove_file(lot_file: LotFile, *, actor) -> None:
 # Content checks -----------------------------------------------------------------------------
 
 def _copy_limited(stream: BinaryIO, out: BinaryIO, limit: int, kind: str) -> tuple[int, str]:
-    """Copy at most `limit` bytes, hashing them; refuse empty and oversized files."""
-    digest, size = hashlib.sha256(), 0
-    while chunk := stream.read(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            what = _l("Документ") if kind == "document" else _l("Фотография")
-            raise DomainError(_l("%(what)s больше %(mb)s МБ: уменьшите файл или разделите его."),
-                              what=what, mb=megabytes(limit))
-        digest.update(chunk)
-        out.write(chunk)
-    if size == 0:
-        raise DomainError(_l("Файл пустой."))
-    return size, digest.hexdigest()
+    return copy_limited(stream, out, limit, _l("Документ") if kind == "document" else _l("Фотография"))
 
 
-def _looks_like_markup(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n").lower()
-    return text.startswith(b"<") or b"<html" in text or b"<svg" in text or b"<script" in text
-
-
-def _check_pdf(spool: BinaryIO) -> tuple[str, str, tuple]:
-    head = spool.read(1024)
-    if head.startswith(b"%PDF-"):
-        return PDF
-    if _looks_like_markup(head):
-        raise DomainError(_l("Это не PDF, а HTML, SVG или XML (как бы ни назывался файл). "
-                             "Документы принимаются только в формате PDF."))
-    raise DomainError(_l("Файл не является PDF (проверяется содержимое, а не имя). "
-                         "Документы принимаются только в формате PDF."))
+_check_pdf = check_pdf
 
 
 def _photo_format(head: bytes) -> str | None:
@@ -204,19 +171,5 @@ def _check_photo(spool: BinaryIO) -> tuple[str, str, tuple]:
     return PHOTO_FORMATS[fmt]
 
 
-# Names --------------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r'[<>:"/\\|?*]')
-
-
-def clean_filename(name: str, ext: str, accepted: tuple, default: str) -> str:
-    """A display name: the last path part, no control or bidi characters, an extension that
-    matches the content (Cyrillic and other letters are kept)."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in name)
-    name = re.sub(r" +", " ", _UNSAFE.sub("_", name)).strip(" .")
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or suffix.lower() not in accepted:
-        stem, suffix = name, ext
-    stem = stem.strip(" .") or default
-    return f"{stem[:NAME_MAX - len(suffix) - 1].rstrip(' .') or default}.{suffix}"
+# Re-exported: the lot-file callers and tests import them from here.
+__all__ = ["NAME_MAX", "clean_filename", "megabytes"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_decimal
@@ -14,12 +12,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Response
 from wtforms import SelectField
 
+from market.core import documents
 from market.core.errors import DomainError
 from market.core.forms import flash_form_errors, options
-from market.core.storage import CHUNK, get_storage
+from market.core.storage import get_storage
 from market.core.txn import commit, rollback
 from market.extensions import db
 from market.lots import files
@@ -117,43 +115,17 @@ def serve_file(lot_id: int, file_id: int):
     if not storage.exists(row.storage_key):
         log.error("lot file %s: no bytes under %s", row.id, row.storage_key)
         abort(404)
-    response = Response(_chunks(storage, row.storage_key), mimetype=row.content_type,
-                        direct_passthrough=True)
-    response.content_length = row.size
-    response.set_etag(row.sha256)
-    response.last_modified = row.created_at
-    if lot.state in PUBLIC_STATES:
-        response.cache_control.public = True
-        response.cache_control.max_age = PUBLIC_MAX_AGE
-    else:  # a draft or withdrawn lot: only its organisation, and revalidated every time
-        response.cache_control.private = True
-        response.cache_control.no_cache = True
-    headers = response.headers
-    headers["Content-Disposition"] = content_disposition(row)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    headers["Referrer-Policy"] = "no-referrer"
-    return response.make_conditional(request, accept_ranges=True, complete_length=row.size)
-
-
-def _chunks(storage, key: str):
-    """The bytes, opened only once the server sends them (nothing is opened for a 304 or a
-    HEAD request) and closed when it is done or stops."""
-    with storage.open(key) as stream:
-        while chunk := stream.read(CHUNK):
-            yield chunk
+    # a draft or withdrawn lot: only its organisation, and revalidated every time
+    return documents.stored_response(
+        storage, key=row.storage_key, content_type=row.content_type, size=row.size,
+        sha256=row.sha256, created_at=row.created_at, disposition=content_disposition(row),
+        public_max_age=PUBLIC_MAX_AGE if lot.state in PUBLIC_STATES else None)
 
 
 def content_disposition(row: LotFile) -> str:
-    """inline (photos and PDFs open in the browser) with the name in RFC 6266/5987 form:
-    an ASCII fallback in filename= and the exact UTF-8 name (Cyrillic) in filename*=."""
-    name = row.filename
-    ascii_name = re.sub(r"[^A-Za-z0-9._() -]", "_", name)
-    if not name.isascii():  # e.g. Cyrillic: the few old clients without filename* get a plain name
-        ascii_name = f"lot-{row.lot_id}-{row.kind}-{row.id}.{name.rpartition('.')[2]}"
-    return (f"inline; filename=\"{ascii_name}\"; "
-            f"filename*=UTF-8''{quote(name, safe='!#$&+-.^_`|~')}")
+    """The Content-Disposition of a lot file; non-ASCII names fall back to lot-<id>-<kind>-<n>."""
+    return documents.content_disposition(
+        row.filename, f"lot-{row.lot_id}-{row.kind}-{row.id}.{row.filename.rpartition('.')[2]}")
 
 
 # Template helpers ---------------------------------------------------------------------------

@@ -4,8 +4,11 @@ audit), an upheld complaint about an approval opening the cancellation, and the 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,8 +17,8 @@ from market.accounts.models import Membership
 from market.core.errors import DomainError, PermissionDenied
 from market.core.models import AuditEvent, Notification, OutboxEmail
 from market.core.timeutil import utcnow
-from market.deals import cancellation, complaints, review
-from market.deals.models_complaint import Complaint
+from market.deals import cancellation, complaint_files, complaints, review
+from market.deals.models_complaint import Complaint, ComplaintFile
 from market.extensions import db
 from market.ledger.models import LedgerEntry
 from market.ledger.verify import verify_ledger
@@ -220,3 +223,97 @@ def test_an_open_complaint_keeps_the_deal_from_lapsing(sealed_award, official): 
     assert deal.state == "agreed" and deal.sign_by > past  # pushed by the time it was open
     assert lifecycle.overdue_deal_ids(deal.sign_by) == [deal.id]
     assert lifecycle.lapse_deal(deal, now=deal.sign_by)
+
+
+# Documents -------------------------------------------------------------------------------------
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def _post(client, deal, *files, grounds=GROUNDS):
+    return client.post(f"/deals/{deal.id}/complaint", content_type="multipart/form-data",
+                       data={"subject": "signature", "grounds": grounds,
+                             "documents": [(io.BytesIO(data), name) for data, name in files]})
+
+
+def _stored_keys(app) -> set:
+    root = Path(app.config["UPLOAD_DIR"]) / "complaints"
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_documents_are_attached_on_filing_and_checked_by_content(
+        app, client, auth, signed, monkeypatch):  # noqa: F811
+    deal, _seller, buyer_user, _site = signed
+    auth.login(buyer_user.email)
+    page = client.get(f"/deals/{deal.id}/complaint").text
+    assert 'enctype="multipart/form-data"' in page and 'name="documents"' in page
+    assert "multiple" in page and "До 5 файлов PDF" in page
+    # A refused file: nothing filed, nothing stored; the form comes back with the grounds typed.
+    for files, message in ((((PDF, "ok.pdf"), (HTML, "акт.pdf")), "Это не PDF"),
+                           ([(PDF + bytes([i]), f"{i}.pdf") for i in range(6)], "не более 5")):
+        response = _post(client, deal, *files)
+        assert response.status_code == 422
+        assert message in response.text and GROUNDS in response.text
+        assert db.session.scalar(select(func.count(Complaint.id))) == 0
+        assert db.session.scalar(select(func.count(ComplaintFile.id))) == 0
+        assert _stored_keys(app) == set()
+    monkeypatch.setitem(app.config, "LOT_DOCUMENT_MAX_BYTES", len(PDF) + 1)
+    response = _post(client, deal, (PDF + b"  ", "большой.pdf"))
+    assert response.status_code == 422 and "«большой.pdf»: Документ больше" in response.text
+    assert db.session.scalar(select(func.count(Complaint.id))) == 0 and _stored_keys(app) == set()
+    response = _post(client, deal, (PDF, "Доверенность директора.PDF"), (PDF + b"%", "x.txt"))
+    assert response.status_code == 302
+    c = db.session.scalars(select(Complaint)).one()
+    assert [(f.filename, f.content_type, f.size) for f in c.files] == [
+        ("Доверенность директора.PDF", "application/pdf", len(PDF)),
+        ("x.txt.pdf", "application/pdf", len(PDF) + 1)]
+    assert c.files[0].sha256 == hashlib.sha256(PDF).hexdigest() and c.files[0].uploaded_by_id == buyer_user.id
+    assert len(_stored_keys(app)) == 2
+    page = client.get(f"/complaints/{c.id}").text
+    assert 'data-testid="complaint-files"' in page and "Доверенность директора.PDF" in page
+    assert f"/complaints/{c.id}/files/{c.files[0].id}" in page
+
+
+def test_documents_are_served_to_those_who_see_the_complaint(
+        client, auth, signed, official, create_user):  # noqa: F811
+    deal, _seller, buyer_user, _site = signed
+    c = complaints.file(deal, actor=buyer_user, subject="signature", grounds=GROUNDS)
+    (doc,) = complaint_files.attach(c, [("Акт №1.pdf", io.BytesIO(PDF))], actor=buyer_user)
+    db.session.commit()
+    url = f"/complaints/{c.id}/files/{doc.id}"
+    assert client.get(url).status_code == 302  # to the login page
+    stranger = create_user()
+    auth.login(stranger.email)
+    assert client.get(url).status_code == 404
+    auth.logout()
+    for user in (buyer_user, official):
+        auth.login(user.email)
+        r = client.get(url)
+        assert r.status_code == 200 and r.data == PDF
+        assert r.headers["Content-Type"] == "application/pdf"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert "private" in r.headers["Cache-Control"] and "public" not in r.headers["Cache-Control"]
+        assert r.headers["Content-Disposition"] == (
+            f'inline; filename="complaint-{c.id}-{doc.id}.pdf"; '
+            "filename*=UTF-8''%D0%90%D0%BA%D1%82%20%E2%84%961.pdf")
+        assert r.headers["ETag"] == f'"{doc.sha256}"'
+        assert client.get(url, headers={"If-None-Match": f'"{doc.sha256}"'}).status_code == 304
+        auth.logout()
+    auth.login(buyer_user.email)
+    assert client.get(f"/complaints/{c.id}/files/{doc.id + 1}").status_code == 404
+    assert client.get(f"/complaints/{c.id + 1}/files/{doc.id}").status_code == 404
+    assert client.get(f"/complaints/{c.id}/files/99999999999999999999").status_code == 404
+
+
+def test_document_uploads_survive_hostile_input(client, auth, signed):  # noqa: F811
+    deal, _seller, buyer_user, _site = signed
+    auth.login(buyer_user.email)
+    for name in ("", "../../etc/passwd", "\u202egpj.pdf", "x" * 5000, "con.pdf\x00.html"):
+        response = _post(client, deal, (b"", name), (b"MZ\x90\x00", name))
+        assert response.status_code < 500, name
+    response = client.post(f"/deals/{deal.id}/complaint",
+                           data={"subject": "signature", "grounds": GROUNDS, "documents": "text"})
+    assert response.status_code < 500
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(ComplaintFile.id))) == 0
