@@ -60,6 +60,17 @@ def _refused(form) -> None:
 
 
 @bp.app_template_global()
+def award_complaint_deals(lot) -> list[Deal]:
+    """The deals of a closed lot a losing bidder (who cannot open the deal page) may complain
+    about, for a link on the lot page."""
+    if lot is None or not current_user.is_authenticated or lot.state in ("draft", "published"):
+        return []
+    deals = db.session.scalars(select(Deal).where(Deal.lot_id == lot.id).order_by(Deal.id)).all()
+    return [d for d in deals if not d.can_view(current_user)
+            and any(role == "bidder" for role, _org in complaints.filing_roles(d, current_user))]
+
+
+@bp.app_template_global()
 def cancel_panel(deal: Deal) -> dict:
     """Whether the deal page offers the current user the cancellation."""
     return {"can_cancel": current_user.is_authenticated and current_user.is_official

@@ -317,3 +317,14 @@ def test_document_uploads_survive_hostile_input(client, auth, signed):  # noqa: 
     assert response.status_code < 500
     db.session.rollback()
     assert db.session.scalar(select(func.count(ComplaintFile.id))) == 0
+
+
+def test_a_losing_bidder_finds_the_complaint_link_on_the_lot_page(sealed_award, client, auth):
+    deal, ((_a, winner), (_b, loser), _c) = sealed_award
+    auth.login(loser.email)
+    page = client.get(f"/lots/{deal.lot_id}").get_data(as_text=True)
+    assert f'/deals/{deal.id}/complaint" data-testid="award-complaint-link"' in page
+    assert client.get(f"/deals/{deal.id}/complaint").status_code == 200
+    auth.logout()
+    auth.login(winner.email)  # a party: the complaint button is on its deal page instead
+    assert "award-complaint-link" not in client.get(f"/lots/{deal.lot_id}").get_data(as_text=True)
